@@ -1,0 +1,54 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <wsgate/app/shared_state.hpp>
+
+namespace wsgate {
+
+/// What the REST handlers need of an HTTP request (the transport is not their business).
+struct rest_request {
+    std::string_view method;  ///< "GET", "POST", ...
+    std::string_view path;    ///< target without the query string
+    std::string_view content_type;
+    std::string_view authorization;
+    std::string_view body;
+};
+
+struct rest_response {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Which routes a listener serves.
+enum class listener_role {
+    public_and_api,  ///< one listener for everything (the default)
+    public_only,     ///< WebSocket upgrades, /healthz, /readyz
+    api_only,        ///< /api/..., /metrics, /healthz, /readyz
+};
+
+/// The REST API (docs/openapi.yaml): publish, batch publish, health, readiness, metrics.
+/// I/O-free: takes a request, publishes to the bus, returns a response.
+class rest_api {
+public:
+    explicit rest_api(shared_state& state) : state_(state) {}
+
+    rest_response handle(const rest_request& req, listener_role role);
+
+    /// A JSON error response (docs/openapi.yaml), counted in wsgate_errors_total{source="rest"}.
+    rest_response error(int status, std::string_view code, std::string_view message);
+
+private:
+    rest_response publish(const rest_request& req);
+    rest_response publish_batch(const rest_request& req);
+    rest_response check_post(const rest_request& req);
+
+    shared_state& state_;
+};
+
+}  // namespace wsgate

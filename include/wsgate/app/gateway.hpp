@@ -1,0 +1,52 @@
+#pragma once
+
+#include <memory>
+#include <random>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <wsgate/app/shared_state.hpp>
+#include <wsgate/bus/local_bus.hpp>
+#include <wsgate/server/listener.hpp>
+
+namespace wsgate {
+
+/// One wsgate process: listeners, bus, hub and signal handling on one io_context.
+/// Data flows one way: REST ingest → bus → (every instance's) bus → hub → sessions.
+class gateway {
+public:
+    /// Binds the listeners (throws boost::system::system_error when it cannot).
+    gateway(boost::asio::io_context& ioc, config cfg);
+    ~gateway();
+
+    gateway(const gateway&) = delete;
+    gateway& operator=(const gateway&) = delete;
+
+    /// Starts accepting and handling SIGTERM/SIGINT.
+    void start();
+    /// Begins the graceful shutdown (what SIGTERM does); ioc.run() returns when it is done.
+    void shutdown();
+
+    boost::asio::ip::tcp::endpoint public_endpoint() const { return public_->local_endpoint(); }
+    boost::asio::ip::tcp::endpoint api_endpoint() const {
+        return (api_ ? api_ : public_)->local_endpoint();
+    }
+
+private:
+    void on_bus_message(const envelope& e);
+    void watch_drain();
+
+    boost::asio::io_context& ioc_;
+    std::shared_ptr<shared_state> state_;
+    local_bus bus_;
+    std::shared_ptr<listener> public_;
+    std::shared_ptr<listener> api_;  ///< null unless server.api_listen is set
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer drain_timer_;
+    std::chrono::steady_clock::time_point drain_deadline_;
+    std::mt19937 random_;
+};
+
+}  // namespace wsgate

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace wsgate {
+
+/// Who an event is for.
+enum class target_kind { channel, user, connection, broadcast };
+
+const char* to_string(target_kind k);
+
+/// One event on its way from an ingest point to the clients of every instance.
+struct envelope {
+    static constexpr int version = 1;
+
+    std::string id;      ///< event id, unique per origin instance
+    std::string origin;  ///< instance id of the gateway that ingested it
+    target_kind kind = target_kind::broadcast;
+    std::string target;  ///< channel, user or connection id; empty for broadcast
+    std::string event;   ///< event name
+    std::string data;    ///< the event's data as JSON text
+    std::int64_t timestamp_ms = 0;  ///< ingest time, Unix epoch milliseconds
+};
+
+/// The bus topic that carries `e`: `ch:<channel>`, `user:<user>`, `conn:<instance>` or `all`.
+std::string topic_of(const envelope& e);
+
+/// The topic of the instance that holds `connection_id` (the part before its last '-').
+std::string connection_topic(std::string_view connection_id);
+std::string instance_topic(std::string_view instance_id);
+inline const char* broadcast_topic() { return "all"; }
+
+/// The wire form between instances: a small versioned JSON object.
+std::string encode(const envelope& e);
+/// nullopt for anything that is not a well-formed envelope of a known version.
+std::optional<envelope> decode_envelope(std::string_view text);
+
+}  // namespace wsgate

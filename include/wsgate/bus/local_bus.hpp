@@ -1,0 +1,33 @@
+#pragma once
+
+#include <deque>
+#include <unordered_set>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <wsgate/bus/bus.hpp>
+
+namespace wsgate {
+
+/// The in-process bus of a single instance. Like Redis, it delivers asynchronously (never from
+/// inside publish()) and only on topics subscribed at delivery time; envelopes keep their order.
+class local_bus final : public bus {
+public:
+    explicit local_bus(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
+
+    bool publish(const envelope& e) override;
+    void subscribe(const std::string& topic) override { topics_.insert(topic); }
+    void unsubscribe(const std::string& topic) override { topics_.erase(topic); }
+    bool ready() const override { return true; }
+
+private:
+    void drain();
+
+    boost::asio::any_io_executor ex_;
+    std::unordered_set<std::string> topics_;
+    // (topic, envelope) waiting for the next drain; one drain handles a whole burst.
+    std::deque<std::pair<std::string, envelope>> pending_;
+    bool drain_posted_ = false;
+};
+
+}  // namespace wsgate

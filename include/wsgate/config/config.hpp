@@ -1,0 +1,91 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace wsgate {
+
+/// A `host:port` pair as given in the configuration (port 0 = pick a free port).
+struct endpoint_config {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+/// The whole configuration of one wsgate process. Defaults are the documented ones
+/// (docs/configuration.md, config/wsgate.json).
+struct config {
+    struct server_section {
+        endpoint_config listen{"0.0.0.0", 8080};
+        bool separate_api = false;  ///< true when `server.api_listen` is set
+        endpoint_config api_listen;
+        std::string ws_path = "/ws";
+        std::string instance_id;  ///< never empty after load_config(): random when not given
+    } server;
+
+    struct log_section {
+        std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
+        std::string format = "text";  ///< text or json
+    } log;
+
+    struct auth_section {
+        std::vector<std::string> api_keys;
+        bool insecure_dev_user = false;
+    } auth;
+
+    struct limits_section {
+        std::size_t max_message_bytes = 64 * 1024;
+        std::size_t max_queue_bytes = 1024 * 1024;
+        std::size_t max_subscriptions = 128;
+        std::size_t max_channel_length = 128;
+        std::string channel_chars = "-_.:@/=";
+        std::size_t max_body_bytes = 1024 * 1024;
+        std::size_t max_batch_events = 1000;
+    } limits;
+
+    struct timeouts_section {
+        std::chrono::milliseconds handshake{5000};
+        std::chrono::milliseconds http_idle{30000};
+    } timeouts;
+
+    struct heartbeat_section {
+        std::chrono::milliseconds interval{25000};
+    } heartbeat;
+
+    struct shutdown_section {
+        std::chrono::milliseconds drain{10000};
+        std::chrono::milliseconds reconnect_max{5000};
+    } shutdown;
+};
+
+/// Thrown by load_config() for any invalid input; what() is one line naming the key and why,
+/// e.g. "limits.max_message_bytes: must be an integer between 256 and 67108864 (got \"10\")".
+class config_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// What the command line asked for besides a configuration.
+enum class config_action { run, help, version };
+
+struct load_result {
+    config_action action = config_action::run;
+    config cfg;
+};
+
+/// Builds the configuration from defaults < JSON file (`--config PATH`) < environment
+/// (`WSGATE_*`, taken from `env`) < command-line flags (`args`, without argv[0]).
+/// Throws config_error on an unknown key, a bad value, an unreadable file or a bad flag.
+load_result load_config(const std::vector<std::string>& args,
+                        const std::map<std::string, std::string>& env);
+
+/// Collects the WSGATE_* variables of the process environment.
+std::map<std::string, std::string> wsgate_environment();
+
+/// The text printed by `--help`: usage, then every key with its default and variable name.
+std::string config_help();
+
+}  // namespace wsgate

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+
+#include <wsgate/protocol/frame.hpp>
+
+namespace wsgate {
+
+/// A connected client as the hub sees it. The hub never owns subscribers: each one adds itself
+/// when it is ready for events and removes itself before it is destroyed.
+class subscriber {
+public:
+    virtual ~subscriber() = default;
+
+    /// Queues one shared frame for sending. Must not call back into the hub (the hub may be
+    /// iterating over its subscribers): anything that would remove the subscriber happens later.
+    virtual void deliver(const frame_ptr& frame) = 0;
+
+    /// The process is shutting down: close after `close_in`, suggesting the client reconnect
+    /// after `reconnect_after`. Same rule as deliver() about the hub.
+    virtual void go_away(std::chrono::milliseconds close_in,
+                         std::chrono::milliseconds reconnect_after) = 0;
+};
+
+}  // namespace wsgate

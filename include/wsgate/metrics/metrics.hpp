@@ -1,0 +1,47 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace wsgate {
+
+/// Why the gateway closed (or saw close) a client connection; a label of wsgate_closes_total.
+enum class close_reason { client, shutdown, slow_consumer, binary, too_big, bad_utf8, heartbeat,
+                          error };
+inline constexpr std::size_t close_reason_count = 8;
+const char* to_string(close_reason r);
+
+/// Gauges read from the hub at scrape time.
+struct hub_gauges {
+    std::size_t connections = 0;
+    std::size_t subscriptions = 0;
+    std::size_t channels = 0;
+};
+
+/// The process's counters. Single-threaded like everything on the io_context: plain integers.
+struct metrics {
+    std::uint64_t connections_accepted = 0;
+    std::uint64_t events_published = 0;  ///< accepted over REST
+    std::uint64_t events_received = 0;   ///< taken from the bus
+    std::uint64_t deliveries = 0;        ///< event frames queued to clients
+    std::uint64_t frames_sent = 0;       ///< every frame written to clients
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t slow_consumer_closes = 0;
+    std::array<std::uint64_t, close_reason_count> closes{};
+    std::map<std::pair<std::string, std::string>, std::uint64_t> errors;  ///< (source, code)
+    std::map<int, std::uint64_t> http_requests;                            ///< by status
+
+    void count_close(close_reason r) { ++closes[static_cast<std::size_t>(r)]; }
+    void count_error(std::string_view source, std::string_view code) {
+        ++errors[{std::string(source), std::string(code)}];
+    }
+};
+
+/// The Prometheus text exposition (format 0.0.4) of `m`, `g` and the standard process metrics.
+std::string render_prometheus(const metrics& m, const hub_gauges& g);
+
+}  // namespace wsgate

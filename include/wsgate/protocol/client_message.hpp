@@ -1,0 +1,56 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace wsgate::protocol {
+
+/// The stable error codes of the client protocol (docs/protocol.md).
+enum class client_error {
+    invalid_json,
+    not_an_object,
+    missing_field,
+    invalid_field,
+    unknown_type,
+    invalid_channel,
+    too_many_subscriptions,
+    not_subscribed,
+};
+
+/// The code as it appears in `error` frames and metric labels.
+const char* to_string(client_error e);
+
+/// What a channel name (and a user id) may look like.
+struct name_rules {
+    std::size_t max_length = 128;
+    std::string extra_chars = "-_.:@/=";  ///< allowed besides ASCII letters and digits
+
+    bool valid(std::string_view name) const;
+    /// A human description for error messages.
+    std::string describe(std::string_view what) const;
+};
+
+enum class request_type { subscribe, unsubscribe, ping };
+
+/// One well-formed client request.
+struct client_request {
+    request_type type = request_type::ping;
+    std::string channel;            ///< subscribe / unsubscribe
+    std::optional<std::string> id;  ///< the request's `id`, as JSON text, echoed verbatim
+};
+
+/// A request that could not be accepted, with the `id` when it could be read.
+struct request_error {
+    client_error code = client_error::invalid_json;
+    std::string message;
+    std::optional<std::string> id;
+};
+
+using parse_result = std::variant<client_request, request_error>;
+
+/// Parses one client text message. Never throws: every malformed input maps to a request_error.
+parse_result parse_client_message(std::string_view text, const name_rules& channels);
+
+}  // namespace wsgate::protocol

@@ -1,0 +1,253 @@
+#include <wsgate/api/rest_api.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include <wsgate/metrics/metrics.hpp>
+
+namespace wsgate {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t max_event_name = 128;
+
+struct route {
+    std::string_view path;
+    std::string_view allow;  ///< methods, as in the Allow header
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    }
+    return true;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+bool is_json_media_type(std::string_view content_type) {
+    return iequals(trim(content_type.substr(0, content_type.find(';'))), "application/json");
+}
+
+// Compares without an early exit, so response times do not reveal how much of a key matched.
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i % b.size()]);
+    return diff == 0 && !b.empty();
+}
+
+rest_response json_response(int status, const json& body) {
+    rest_response r;
+    r.status = status;
+    r.body = body.dump();
+    return r;
+}
+
+struct publish_error {
+    std::string code;
+    std::string message;
+};
+
+std::int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Validates one publish object into `out`; the event id is assigned later.
+std::optional<publish_error> parse_publish(const json& j, const protocol::name_rules& names,
+                                           envelope& out) {
+    if (!j.is_object()) return publish_error{"invalid_body", "a publish request is a JSON object"};
+    static const char* const known[] = {"channel", "user", "connection", "broadcast", "event",
+                                        "data"};
+    int targets = 0;
+    for (const auto& item : j.items()) {
+        const auto& key = item.key();
+        if (std::find(std::begin(known), std::end(known), key) == std::end(known))
+            return publish_error{"invalid_body", "unknown field '" + key.substr(0, 64) + "'"};
+        if (key != "event" && key != "data") ++targets;
+    }
+    if (targets != 1)
+        return publish_error{"invalid_target",
+                             "give exactly one of channel, user, connection, broadcast"};
+
+    if (auto it = j.find("broadcast"); it != j.end()) {
+        if (*it != true) return publish_error{"invalid_target", "broadcast must be true"};
+        out.kind = target_kind::broadcast;
+    } else {
+        const char* key = j.contains("channel") ? "channel" : j.contains("user") ? "user"
+                                                                                  : "connection";
+        const auto& value = j.at(key);
+        if (!value.is_string())
+            return publish_error{"invalid_target", std::string(key) + " must be a string"};
+        out.target = value.get<std::string>();
+        out.kind = key[0] == 'c' ? (key[1] == 'h' ? target_kind::channel : target_kind::connection)
+                                 : target_kind::user;
+        if (!names.valid(out.target))
+            return out.kind == target_kind::channel
+                       ? publish_error{"invalid_channel", names.describe("channel")}
+                       : publish_error{"invalid_target", names.describe(key)};
+    }
+
+    auto event = j.find("event");
+    if (event == j.end() || !event->is_string() || event->get_ref<const std::string&>().empty() ||
+        event->get_ref<const std::string&>().size() > max_event_name)
+        return publish_error{"invalid_event", "event must be a string of 1-128 characters"};
+    out.event = event->get<std::string>();
+    auto data = j.find("data");
+    out.data = data == j.end() ? "null" : data->dump();
+    return std::nullopt;
+}
+
+}  // namespace
+
+rest_response rest_api::error(int status, std::string_view code, std::string_view message) {
+    state_.stats.count_error("rest", code);
+    return json_response(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+rest_response rest_api::handle(const rest_request& req, listener_role role) {
+    const bool api = role != listener_role::public_only;
+    const bool ws = role != listener_role::api_only;
+    const bool get = req.method == "GET" || req.method == "HEAD";
+
+    std::optional<route> match;
+    if (req.path == "/healthz" || req.path == "/readyz")
+        match = route{req.path, "GET, HEAD"};
+    else if (api && req.path == "/metrics")
+        match = route{req.path, "GET, HEAD"};
+    else if (api && (req.path == "/api/v1/publish" || req.path == "/api/v1/publish/batch"))
+        match = route{req.path, "POST"};
+    else if (ws && req.path == state_.cfg.server.ws_path)
+        match = route{req.path, "GET"};
+    if (!match) return error(404, "not_found", "no such resource: " + std::string(req.path));
+
+    const bool post_route = match->allow == "POST";
+    if (post_route ? req.method != "POST" : !get) {
+        auto r = error(405, "method_not_allowed",
+                       std::string(req.method) + " is not allowed on " + std::string(req.path));
+        r.headers.emplace_back("Allow", std::string(match->allow));
+        return r;
+    }
+
+    if (req.path == "/healthz") return json_response(200, {{"status", "ok"}});
+    if (req.path == "/readyz") {
+        if (state_.draining) return json_response(503, {{"status", "draining"}});
+        if (state_.events == nullptr || !state_.events->ready())
+            return json_response(503, {{"status", "not_ready"}});
+        return json_response(200, {{"status", "ready"}});
+    }
+    if (req.path == "/metrics") {
+        const auto& hub = state_.clients;
+        rest_response r;
+        r.content_type = "text/plain; version=0.0.4";
+        r.body = render_prometheus(state_.stats,
+                                   {hub.connections(), hub.subscriptions(), hub.channels()});
+        return r;
+    }
+    if (req.path == state_.cfg.server.ws_path)
+        return error(426, "upgrade_required", "this endpoint takes WebSocket upgrades only");
+    if (auto rejected = check_post(req); rejected.status != 0) return rejected;
+    return req.path == "/api/v1/publish" ? publish(req) : publish_batch(req);
+}
+
+// Authorization and content type of a POST to the API; status 0 when both are fine.
+rest_response rest_api::check_post(const rest_request& req) {
+    const auto& keys = state_.cfg.auth.api_keys;
+    if (!keys.empty()) {
+        constexpr std::string_view scheme = "Bearer ";
+        const std::string_view auth = req.authorization;
+        bool ok = false;
+        if (auth.size() > scheme.size() && iequals(auth.substr(0, scheme.size()), scheme)) {
+            const auto presented = trim(auth.substr(scheme.size()));
+            for (const auto& key : keys) ok |= same_secret(presented, key);
+        }
+        if (!ok) {
+            auto r = error(401, "unauthorized", "a valid API key is required (Bearer token)");
+            r.headers.emplace_back("WWW-Authenticate", "Bearer");
+            return r;
+        }
+    }
+    if (!is_json_media_type(req.content_type))
+        return error(415, "unsupported_media_type", "Content-Type must be application/json");
+    rest_response ok;
+    ok.status = 0;
+    return ok;
+}
+
+rest_response rest_api::publish(const rest_request& req) {
+    auto body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return error(400, "invalid_json", "the body is not valid JSON");
+    envelope e;
+    if (auto bad = parse_publish(body, state_.names, e)) return error(400, bad->code, bad->message);
+    if (state_.events == nullptr || !state_.events->ready())
+        return error(503, "bus_unavailable", "the event bus is not available; retry later");
+    e.id = state_.next_event_id();
+    e.origin = state_.cfg.server.instance_id;
+    e.timestamp_ms = now_ms();
+    if (!state_.events->publish(e))
+        return error(503, "bus_unavailable", "the event bus is not available; retry later");
+    ++state_.stats.events_published;
+    return json_response(202, {{"id", e.id}});
+}
+
+rest_response rest_api::publish_batch(const rest_request& req) {
+    auto body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return error(400, "invalid_json", "the body is not valid JSON");
+    if (!body.is_array() || body.empty())
+        return error(400, "invalid_body", "a batch is a non-empty JSON array of publish requests");
+    const auto max = state_.cfg.limits.max_batch_events;
+    if (body.size() > max)
+        return error(413, "too_many_events",
+                     "a batch holds at most " + std::to_string(max) + " events");
+
+    // All or nothing: validate every item before publishing any.
+    std::vector<envelope> batch(body.size());
+    for (std::size_t i = 0; i < body.size(); ++i) {
+        if (auto bad = parse_publish(body[i], state_.names, batch[i])) {
+            auto r = error(400, bad->code, "events[" + std::to_string(i) + "]: " + bad->message);
+            auto j = json::parse(r.body);
+            j["error"]["index"] = i;
+            r.body = j.dump();
+            return r;
+        }
+    }
+    if (state_.events == nullptr || !state_.events->ready())
+        return error(503, "bus_unavailable", "the event bus is not available; retry later");
+
+    json ids = json::array();
+    const auto ts = now_ms();
+    for (auto& e : batch) {
+        e.id = state_.next_event_id();
+        e.origin = state_.cfg.server.instance_id;
+        e.timestamp_ms = ts;
+        if (!state_.events->publish(e)) {
+            auto r = error(503, "bus_unavailable",
+                           "the event bus failed after " + std::to_string(ids.size()) +
+                               " events; those were accepted, the rest were not");
+            auto j = json::parse(r.body);
+            j["error"]["index"] = ids.size();
+            j["ids"] = ids;
+            r.body = j.dump();
+            return r;
+        }
+        ++state_.stats.events_published;
+        ids.push_back(e.id);
+    }
+    return json_response(202, {{"ids", std::move(ids)}});
+}
+
+}  // namespace wsgate

@@ -1,0 +1,121 @@
+#include <wsgate/app/gateway.hpp>
+
+#include <boost/asio/ip/address.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <wsgate/protocol/server_message.hpp>
+
+namespace wsgate {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+tcp::endpoint resolve(const endpoint_config& e) {
+    const std::string host = e.host == "localhost" ? "127.0.0.1" : e.host;
+    return {net::ip::make_address(host), e.port};
+}
+
+// How often shutdown checks whether every client has gone.
+constexpr std::chrono::milliseconds drain_poll{20};
+
+}  // namespace
+
+gateway::gateway(net::io_context& ioc, config cfg)
+    : ioc_(ioc),
+      state_(std::make_shared<shared_state>(std::move(cfg))),
+      bus_(ioc.get_executor()),
+      signals_(ioc, SIGINT, SIGTERM),
+      drain_timer_(ioc),
+      random_(std::random_device{}()) {
+    const auto& server = state_->cfg.server;
+    const auto public_role =
+        server.separate_api ? listener_role::public_only : listener_role::public_and_api;
+    public_ = std::make_shared<listener>(ioc, resolve(server.listen), state_, public_role);
+    if (server.separate_api)
+        api_ = std::make_shared<listener>(ioc, resolve(server.api_listen), state_,
+                                          listener_role::api_only);
+
+    state_->events = &bus_;
+    bus_.on_message([this](const envelope& e) { on_bus_message(e); });
+    // Topics every instance always needs: its own connections', and broadcasts.
+    bus_.subscribe(instance_topic(server.instance_id));
+    bus_.subscribe(broadcast_topic());
+    state_->clients.set_topic_callback([this](const std::string& topic, bool active) {
+        if (active)
+            bus_.subscribe(topic);
+        else
+            bus_.unsubscribe(topic);
+    });
+}
+
+gateway::~gateway() {
+    // Sessions may outlive the gateway (their handlers sit in the io_context until it is
+    // destroyed): cut every path from them back to what dies here.
+    state_->clients.set_topic_callback(nullptr);
+    state_->events = nullptr;
+}
+
+void gateway::start() {
+    public_->start();
+    if (api_) api_->start();
+    signals_.async_wait([this](boost::system::error_code ec, int signo) {
+        if (ec) return;
+        spdlog::info("signal {}: shutting down (drain up to {} ms)", signo,
+                     state_->cfg.shutdown.drain.count());
+        shutdown();
+    });
+}
+
+void gateway::on_bus_message(const envelope& e) {
+    ++state_->stats.events_received;
+    const bool to_channel = e.kind == target_kind::channel;
+    // Serialized once here and shared by every recipient's queue.
+    const frame_ptr frame = make_text_frame(
+        protocol::event_message(to_channel ? e.target : std::string(), e.event, e.id, e.data));
+    auto& hub = state_->clients;
+    switch (e.kind) {
+        case target_kind::channel: hub.send_to_channel(e.target, frame); break;
+        case target_kind::user: hub.send_to_user(e.target, frame); break;
+        case target_kind::connection: hub.send_to_connection(e.target, frame); break;
+        case target_kind::broadcast: hub.send_to_all(frame); break;
+    }
+}
+
+void gateway::shutdown() {
+    if (state_->draining) return;
+    state_->draining = true;
+    signals_.cancel();
+    public_->stop();
+    if (api_) api_->stop();
+
+    // Spread the closes over the first half of the drain window, each with its own suggested
+    // reconnect delay, so that clients do not all reconnect elsewhere in the same instant.
+    const auto& cfg = state_->cfg.shutdown;
+    std::uniform_int_distribution<long long> close_at(0, cfg.drain.count() / 2);
+    std::uniform_int_distribution<long long> reconnect(0, cfg.reconnect_max.count());
+    state_->clients.for_each([&](subscriber& s) {
+        s.go_away(std::chrono::milliseconds(close_at(random_)),
+                  std::chrono::milliseconds(reconnect(random_)));
+    });
+    drain_deadline_ = std::chrono::steady_clock::now() + cfg.drain;
+    watch_drain();
+}
+
+void gateway::watch_drain() {
+    const auto left = state_->clients.connections();
+    if (left == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+        if (left > 0) spdlog::warn("drain time over with {} clients still open", left);
+        spdlog::info("shutdown complete");
+        ioc_.stop();
+        return;
+    }
+    drain_timer_.expires_after(drain_poll);
+    drain_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) watch_drain();
+    });
+}
+
+}  // namespace wsgate

@@ -1,0 +1,55 @@
+// wsgate: a WebSocket gateway. Parses the configuration, binds, and runs one io_context.
+#include <cstdio>
+#include <iostream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <wsgate/app/gateway.hpp>
+#include <wsgate/app/logging.hpp>
+#include <wsgate/config/config.hpp>
+
+int main(int argc, char** argv) {
+    wsgate::load_result loaded;
+    try {
+        loaded = wsgate::load_config(std::vector<std::string>(argv + 1, argv + argc),
+                                     wsgate::wsgate_environment());
+    } catch (const wsgate::config_error& e) {
+        std::cerr << "wsgate: configuration error: " << e.what() << '\n';
+        return 2;
+    }
+    if (loaded.action == wsgate::config_action::help) {
+        std::cout << wsgate::config_help();
+        return 0;
+    }
+    if (loaded.action == wsgate::config_action::version) {
+        std::cout << "wsgate " << WSGATE_VERSION << '\n';
+        return 0;
+    }
+
+    const wsgate::config& cfg = loaded.cfg;
+    wsgate::setup_logging(cfg.log);
+    if (cfg.auth.insecure_dev_user)
+        spdlog::warn("auth.insecure_dev_user is ON: any client can claim any user id "
+                     "(development only, never in production)");
+    if (cfg.auth.api_keys.empty())
+        spdlog::warn("auth.api_keys is empty: anybody who reaches the REST API can publish");
+
+    boost::asio::io_context ioc{1};
+    try {
+        wsgate::gateway gw(ioc, cfg);
+        gw.start();
+        const auto pub = gw.public_endpoint();
+        const auto api = gw.api_endpoint();
+        spdlog::info("wsgate {} instance {}: listening public={}:{} api={}:{}", WSGATE_VERSION,
+                     cfg.server.instance_id, pub.address().to_string(), pub.port(),
+                     api.address().to_string(), api.port());
+        ioc.run();
+    } catch (const boost::system::system_error& e) {
+        spdlog::critical("cannot start: {}", e.what());
+        return 1;
+    }
+    return 0;
+}

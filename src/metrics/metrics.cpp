@@ -1,0 +1,100 @@
+#include <wsgate/metrics/metrics.hpp>
+
+#include <wsgate/metrics/process_stats.hpp>
+
+#include <sstream>
+
+namespace wsgate {
+
+const char* to_string(close_reason r) {
+    switch (r) {
+        case close_reason::client: return "client";
+        case close_reason::shutdown: return "shutdown";
+        case close_reason::slow_consumer: return "slow_consumer";
+        case close_reason::binary: return "binary";
+        case close_reason::too_big: return "too_big";
+        case close_reason::bad_utf8: return "bad_utf8";
+        case close_reason::heartbeat: return "heartbeat";
+        case close_reason::error: return "error";
+    }
+    return "error";
+}
+
+namespace {
+
+class exposition {
+public:
+    void family(const char* name, const char* type, const char* help) {
+        out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    }
+    template <class T>
+    void sample(const char* name, T value, const std::string& labels = {}) {
+        out_ << name;
+        if (!labels.empty()) out_ << '{' << labels << '}';
+        out_ << ' ' << value << '\n';
+    }
+    template <class T>
+    void single(const char* name, const char* type, const char* help, T value) {
+        family(name, type, help);
+        sample(name, value);
+    }
+    std::string str() const { return out_.str(); }
+
+private:
+    std::ostringstream out_;
+};
+
+// Label values here are our own codes, never client input, so no escaping is needed.
+std::string label(const char* key, const std::string& value) {
+    return std::string(key) + "=\"" + value + '"';
+}
+
+}  // namespace
+
+std::string render_prometheus(const metrics& m, const hub_gauges& g) {
+    exposition x;
+    x.single("wsgate_connections", "gauge", "Open client WebSocket connections.", g.connections);
+    x.single("wsgate_connections_accepted_total", "counter",
+             "Client WebSocket connections accepted.", m.connections_accepted);
+    x.single("wsgate_subscriptions", "gauge", "Channel subscriptions of all clients.",
+             g.subscriptions);
+    x.single("wsgate_channels", "gauge", "Channels with at least one local subscriber.",
+             g.channels);
+    x.single("wsgate_events_published_total", "counter", "Events accepted over REST.",
+             m.events_published);
+    x.single("wsgate_events_received_total", "counter", "Events taken from the bus.",
+             m.events_received);
+    x.single("wsgate_deliveries_total", "counter", "Event frames queued to clients.",
+             m.deliveries);
+    x.single("wsgate_frames_sent_total", "counter", "Frames written to clients.", m.frames_sent);
+    x.single("wsgate_bytes_sent_total", "counter", "Bytes written to clients.", m.bytes_sent);
+    x.single("wsgate_slow_consumer_closes_total", "counter",
+             "Clients closed because their queue passed limits.max_queue_bytes.",
+             m.slow_consumer_closes);
+
+    x.family("wsgate_closes_total", "counter", "Client connections closed, by reason.");
+    for (std::size_t i = 0; i < close_reason_count; ++i)
+        x.sample("wsgate_closes_total", m.closes[i],
+                 label("reason", to_string(static_cast<close_reason>(i))));
+
+    x.family("wsgate_errors_total", "counter", "Rejected input, by source and error code.");
+    for (const auto& [key, count] : m.errors)
+        x.sample("wsgate_errors_total", count,
+                 label("source", key.first) + ',' + label("code", key.second));
+
+    x.family("wsgate_http_requests_total", "counter", "REST requests answered, by status.");
+    for (const auto& [status, count] : m.http_requests)
+        x.sample("wsgate_http_requests_total", count, label("status", std::to_string(status)));
+
+    const process_stats p = read_process_stats();
+    x.single("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+             p.resident_memory_bytes);
+    x.single("process_cpu_seconds_total", "counter", "User and system CPU time in seconds.",
+             p.cpu_seconds);
+    x.single("process_open_fds", "gauge", "Open file descriptors.", p.open_fds);
+    x.single("process_start_time_seconds", "gauge", "Start time since the Unix epoch in seconds.",
+             p.start_time_seconds);
+    return x.str();
+}
+
+}  // namespace wsgate

@@ -1,0 +1,91 @@
+#include <wsgate/protocol/client_message.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace wsgate::protocol {
+
+namespace {
+
+constexpr std::size_t max_id_length = 64;
+
+bool is_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+request_error fail(client_error code, std::string message, std::optional<std::string> id = {}) {
+    return request_error{code, std::move(message), std::move(id)};
+}
+
+}  // namespace
+
+const char* to_string(client_error e) {
+    switch (e) {
+        case client_error::invalid_json: return "invalid_json";
+        case client_error::not_an_object: return "not_an_object";
+        case client_error::missing_field: return "missing_field";
+        case client_error::invalid_field: return "invalid_field";
+        case client_error::unknown_type: return "unknown_type";
+        case client_error::invalid_channel: return "invalid_channel";
+        case client_error::too_many_subscriptions: return "too_many_subscriptions";
+        case client_error::not_subscribed: return "not_subscribed";
+    }
+    return "unknown";
+}
+
+bool name_rules::valid(std::string_view name) const {
+    if (name.empty() || name.size() > max_length) return false;
+    for (char c : name) {
+        if (!is_alnum(c) && extra_chars.find(c) == std::string::npos) return false;
+    }
+    return true;
+}
+
+std::string name_rules::describe(std::string_view what) const {
+    return std::string(what) + " must be 1-" + std::to_string(max_length) +
+           " characters of [A-Za-z0-9] and " + extra_chars;
+}
+
+parse_result parse_client_message(std::string_view text, const name_rules& channels) {
+    auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return fail(client_error::invalid_json, "message is not valid JSON");
+    if (!doc.is_object()) return fail(client_error::not_an_object, "message must be a JSON object");
+
+    // The id first, so that every later error can carry it.
+    client_request req;
+    if (auto it = doc.find("id"); it != doc.end()) {
+        const bool short_string = it->is_string() && it->get_ref<const std::string&>().size() <=
+                                                         max_id_length;
+        if (!it->is_number() && !short_string)
+            return fail(client_error::invalid_field,
+                        "id must be a number or a string of at most 64 characters");
+        req.id = it->dump();
+    }
+
+    auto type = doc.find("type");
+    if (type == doc.end()) return fail(client_error::missing_field, "type is required", req.id);
+    if (!type->is_string()) return fail(client_error::invalid_field, "type must be a string", req.id);
+    const auto& name = type->get_ref<const std::string&>();
+    if (name == "ping") {
+        req.type = request_type::ping;
+        return req;
+    }
+    if (name == "subscribe") {
+        req.type = request_type::subscribe;
+    } else if (name == "unsubscribe") {
+        req.type = request_type::unsubscribe;
+    } else {
+        return fail(client_error::unknown_type, "unknown type '" + name.substr(0, 64) + "'", req.id);
+    }
+
+    auto channel = doc.find("channel");
+    if (channel == doc.end())
+        return fail(client_error::missing_field, "channel is required", req.id);
+    if (!channel->is_string())
+        return fail(client_error::invalid_field, "channel must be a string", req.id);
+    req.channel = channel->get<std::string>();
+    if (!channels.valid(req.channel))
+        return fail(client_error::invalid_channel, channels.describe("channel"), req.id);
+    return req;
+}
+
+}  // namespace wsgate::protocol

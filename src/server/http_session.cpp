@@ -1,0 +1,147 @@
+#include <wsgate/server/http_session.hpp>
+
+#include <chrono>
+
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <wsgate/session/ws_session.hpp>
+
+namespace wsgate {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace {
+// Request headers are small for every client we serve; Beast's default is 8 KiB.
+constexpr std::uint32_t header_limit = 8 * 1024;
+// How long a closing connection waits for the peer to stop sending.
+constexpr std::chrono::seconds linger_time{2};
+}  // namespace
+
+http_session::http_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
+                           listener_role role)
+    : stream_(std::move(socket)), state_(std::move(state)), role_(role), api_(*state_) {}
+
+void http_session::start() { do_read(); }
+
+void http_session::do_read() {
+    parser_.emplace();
+    parser_->header_limit(header_limit);
+    parser_->body_limit(state_->cfg.limits.max_body_bytes);
+    // The first request must arrive within the handshake timeout (slow clients hold a socket);
+    // later ones on a keep-alive connection within the idle timeout.
+    stream_.expires_after(first_request_ ? state_->cfg.timeouts.handshake
+                                         : state_->cfg.timeouts.http_idle);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(beast::error_code ec, std::size_t) {
+    first_request_ = false;
+    if (ec == http::error::body_limit) {
+        return respond(api_.error(413, "payload_too_large",
+                                  "the body is larger than " +
+                                      std::to_string(state_->cfg.limits.max_body_bytes) +
+                                      " bytes"),
+                       false, false);
+    }
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset)
+        return;
+    if (ec) {
+        // Not HTTP we can read: say so once and hang up.
+        return respond(api_.error(400, "bad_request", "malformed HTTP request: " + ec.message()),
+                       false, false);
+    }
+
+    request_type req = parser_->release();
+    const std::string_view target = req.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (beast::websocket::is_upgrade(req) && role_ != listener_role::api_only &&
+        path == state_->cfg.server.ws_path && !state_->draining)
+        return upgrade(std::move(req));
+
+    rest_request r{req.method_string(), path, req[http::field::content_type],
+                   req[http::field::authorization], req.body()};
+    if (state_->draining && beast::websocket::is_upgrade(req)) {
+        return respond(api_.error(503, "draining", "the server is shutting down"), false, false);
+    }
+    respond(api_.handle(r, role_), req.keep_alive(), req.method() == http::verb::head);
+}
+
+void http_session::upgrade(request_type request) {
+    // The user id a development client declares (?user=...), when the configuration allows it.
+    std::string user;
+    auto url = boost::urls::parse_origin_form(request.target());
+    if (!url) {
+        return respond(api_.error(400, "bad_request", "malformed request target"), false, false);
+    }
+    for (const auto& param : url->params()) {
+        if (param.key != "user") continue;
+        if (!state_->cfg.auth.insecure_dev_user)
+            return respond(api_.error(403, "user_not_allowed",
+                                      "declaring a user needs auth.insecure_dev_user"),
+                           false, false);
+        if (!state_->names.valid(param.value))
+            return respond(api_.error(400, "invalid_user", state_->names.describe("user")), false,
+                           false);
+        user = param.value;
+    }
+    stream_.expires_never();
+    auto session = std::make_shared<ws_session>(stream_.release_socket(), state_, std::move(user));
+    session->start(std::move(request));
+}
+
+void http_session::respond(const rest_response& r, bool keep_alive, bool head) {
+    ++state_->stats.http_requests[r.status];
+    response_ = response_type{static_cast<http::status>(r.status), 11};
+    response_.set(http::field::server, "wsgate/" WSGATE_VERSION);
+    response_.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) response_.set(name, value);
+    response_.keep_alive(keep_alive);
+    if (head) {
+        response_.content_length(r.body.size());
+    } else {
+        response_.body() = r.body;
+        response_.prepare_payload();
+    }
+    stream_.expires_after(state_->cfg.timeouts.http_idle);
+    http::async_write(stream_, response_,
+                      beast::bind_front_handler(&http_session::on_write, shared_from_this(),
+                                                keep_alive));
+}
+
+void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+    if (ec) return;
+    if (!keep_alive || state_->draining) return linger();
+    do_read();
+}
+
+void http_session::linger() {
+    // Half-close, then read and drop what the peer still sends (say, the rest of a body that
+    // was too large) until it closes: closing with unread input would reset the connection
+    // and could destroy our response before the peer reads it.
+    beast::error_code ignored;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(linger_time);
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (!ec) self->linger_read();
+                            });
+}
+
+void http_session::linger_read() {
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (!ec) self->linger_read();
+                            });
+}
+
+}  // namespace wsgate

@@ -1,0 +1,165 @@
+#include <wsgate/session/ws_session.hpp>
+
+#include <boost/beast/websocket/error.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <wsgate/protocol/server_message.hpp>
+
+namespace wsgate {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+
+namespace {
+// Keep a client's read buffer small once a large message has passed.
+constexpr std::size_t read_buffer_keep = 4096;
+
+close_reason reason_for(const beast::error_code& ec) {
+    if (ec == websocket::error::closed) return close_reason::client;
+    if (ec == beast::error::timeout) return close_reason::heartbeat;
+    if (ec == websocket::error::message_too_big) return close_reason::too_big;
+    if (ec == websocket::error::bad_frame_payload) return close_reason::bad_utf8;
+    if (ec == net::error::eof || ec == net::error::connection_reset) return close_reason::client;
+    return close_reason::error;
+}
+}  // namespace
+
+ws_session::ws_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
+                       std::string user)
+    : ws_(std::move(socket), state->stats),
+      state_(std::move(state)),
+      id_(state_->next_connection_id()),
+      user_(std::move(user)) {}
+
+ws_session::~ws_session() {
+    if (registered_) state_->clients.remove(*this);
+}
+
+void ws_session::start(beast::http::request<beast::http::string_body> request) {
+    ws_.next_layer().set_owner(weak_from_this());
+    const auto& cfg = state_->cfg;
+    // Heartbeat: Beast pings after half the idle timeout and drops a peer silent for all of it.
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout = cfg.timeouts.handshake;
+    timeouts.idle_timeout = 2 * cfg.heartbeat.interval;
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.read_message_max(cfg.limits.max_message_bytes);
+    ws_.async_accept(request, beast::bind_front_handler(&ws_session::on_accept,
+                                                        shared_from_this()));
+}
+
+void ws_session::on_accept(beast::error_code ec) {
+    if (ec) {
+        spdlog::debug("ws {}: handshake failed: {}", id_, ec.message());
+        return;
+    }
+    state_->clients.add(*this, id_, user_);
+    registered_ = true;
+    ++state_->stats.connections_accepted;
+    spdlog::debug("ws {}: open (user '{}')", id_, user_);
+    send(protocol::welcome_message(id_, user_, state_->cfg.heartbeat.interval));
+    if (state_->draining) go_away(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+    do_read();
+}
+
+void ws_session::do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+}
+
+void ws_session::on_read(beast::error_code ec, std::size_t) {
+    if (ec) return finish(ec);
+    if (!close_reason_) {
+        if (ws_.got_text()) {
+            handle_request({static_cast<const char*>(buffer_.data().data()), buffer_.size()});
+        } else {
+            close(close_reason::binary,
+                  {websocket::close_code::unknown_data, "binary frames are not supported"});
+        }
+    }
+    buffer_.consume(buffer_.size());
+    if (buffer_.capacity() > read_buffer_keep) buffer_.shrink_to_fit();
+    // Keep reading while closing: the close handshake completes inside the read.
+    do_read();
+}
+
+void ws_session::handle_request(std::string_view text) {
+    using protocol::client_error;
+    auto& hub = state_->clients;
+    auto parsed = protocol::parse_client_message(text, state_->names);
+    auto reject = [&](client_error code, const std::string& message,
+                      const std::optional<std::string>& id) {
+        state_->stats.count_error("ws", protocol::to_string(code));
+        send(protocol::error_message(id, protocol::to_string(code), message));
+    };
+    if (auto* err = std::get_if<protocol::request_error>(&parsed))
+        return reject(err->code, err->message, err->id);
+
+    const auto& req = std::get<protocol::client_request>(parsed);
+    switch (req.type) {
+        case protocol::request_type::ping:
+            return send(protocol::pong_message(req.id));
+        case protocol::request_type::subscribe: {
+            const auto max = state_->cfg.limits.max_subscriptions;
+            if (hub.subscribe(*this, req.channel, max) == hub::subscribe_result::limit_reached)
+                return reject(client_error::too_many_subscriptions,
+                              "at most " + std::to_string(max) + " subscriptions per connection",
+                              req.id);
+            return send(protocol::ack_message(req.id));
+        }
+        case protocol::request_type::unsubscribe:
+            if (!hub.unsubscribe(*this, req.channel))
+                return reject(client_error::not_subscribed, "not subscribed to " + req.channel,
+                              req.id);
+            return send(protocol::ack_message(req.id));
+    }
+}
+
+void ws_session::send(const std::string& json) { ws_.next_layer().send(make_text_frame(json)); }
+
+void ws_session::deliver(const frame_ptr& frame) {
+    if (close_reason_) return;
+    auto& transport = ws_.next_layer();
+    transport.send(frame);
+    ++state_->stats.deliveries;
+    if (transport.queued_bytes() > state_->cfg.limits.max_queue_bytes) {
+        // A slow consumer: its backlog goes, so the server's memory stays bounded.
+        ++state_->stats.slow_consumer_closes;
+        transport.discard_queued();
+        close(close_reason::slow_consumer, {websocket::close_code::policy_error, "slow consumer"});
+    }
+}
+
+void ws_session::go_away(std::chrono::milliseconds close_in,
+                         std::chrono::milliseconds reconnect_after) {
+    if (close_reason_ || go_away_timer_) return;
+    go_away_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor(), close_in);
+    go_away_timer_->async_wait([self = shared_from_this(), reconnect_after](beast::error_code ec) {
+        if (ec) return;
+        self->close(close_reason::shutdown,
+                    {websocket::close_code::going_away,
+                     "shutdown; reconnect_after_ms=" + std::to_string(reconnect_after.count())});
+    });
+}
+
+void ws_session::close(close_reason why, const websocket::close_reason& frame) {
+    if (close_reason_) return;
+    close_reason_ = why;
+    ws_.async_close(frame, [self = shared_from_this()](beast::error_code ec) {
+        if (ec) spdlog::debug("ws {}: close: {}", self->id_, ec.message());
+    });
+}
+
+void ws_session::finish(beast::error_code ec) {
+    if (!registered_) return;
+    const close_reason why = close_reason_.value_or(reason_for(ec));
+    state_->stats.count_close(why);
+    spdlog::debug("ws {}: closed ({}: {})", id_, to_string(why), ec.message());
+    state_->clients.remove(*this);
+    registered_ = false;
+    if (go_away_timer_) go_away_timer_->cancel();
+}
+
+}  // namespace wsgate

@@ -1,0 +1,142 @@
+#include <wsgate/protocol/client_message.hpp>
+#include <wsgate/protocol/frame.hpp>
+#include <wsgate/protocol/server_message.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using namespace wsgate;
+using namespace wsgate::protocol;
+using nlohmann::json;
+
+namespace {
+
+const name_rules rules{};
+
+client_request parse_ok(std::string_view text) {
+    auto r = parse_client_message(text, rules);
+    EXPECT_TRUE(std::holds_alternative<client_request>(r)) << text;
+    return std::holds_alternative<client_request>(r) ? std::get<client_request>(r)
+                                                     : client_request{};
+}
+
+request_error parse_bad(std::string_view text) {
+    auto r = parse_client_message(text, rules);
+    EXPECT_TRUE(std::holds_alternative<request_error>(r)) << text;
+    return std::holds_alternative<request_error>(r) ? std::get<request_error>(r) : request_error{};
+}
+
+}  // namespace
+
+TEST(protocol, subscribe_carries_channel_and_id) {
+    auto req = parse_ok(R"({"type":"subscribe","channel":"news","id":7})");
+    EXPECT_EQ(req.type, request_type::subscribe);
+    EXPECT_EQ(req.channel, "news");
+    EXPECT_EQ(req.id, "7");
+}
+
+TEST(protocol, string_ids_are_echoed_as_json_text) {
+    auto req = parse_ok(R"({"type":"ping","id":"a\"b"})");
+    EXPECT_EQ(req.type, request_type::ping);
+    EXPECT_EQ(req.id, R"("a\"b")");
+    EXPECT_EQ(json::parse(pong_message(req.id))["id"], "a\"b");
+}
+
+TEST(protocol, requests_without_id_have_none) {
+    EXPECT_FALSE(parse_ok(R"({"type":"unsubscribe","channel":"x"})").id.has_value());
+}
+
+TEST(protocol, unknown_fields_are_ignored) {
+    EXPECT_EQ(parse_ok(R"({"type":"ping","extra":{"a":1}})").type, request_type::ping);
+}
+
+TEST(protocol, every_malformed_input_maps_to_its_code) {
+    struct case_t {
+        const char* text;
+        client_error code;
+    };
+    const case_t cases[] = {
+        {"", client_error::invalid_json},
+        {"{", client_error::invalid_json},
+        {"[1,2]", client_error::not_an_object},
+        {"\"subscribe\"", client_error::not_an_object},
+        {"{}", client_error::missing_field},
+        {R"({"type":5})", client_error::invalid_field},
+        {R"({"type":"dance"})", client_error::unknown_type},
+        {R"({"type":"subscribe"})", client_error::missing_field},
+        {R"({"type":"subscribe","channel":5})", client_error::invalid_field},
+        {R"({"type":"subscribe","channel":""})", client_error::invalid_channel},
+        {R"({"type":"subscribe","channel":"a b"})", client_error::invalid_channel},
+        {R"({"type":"subscribe","channel":"é"})", client_error::invalid_channel},
+        {R"({"type":"ping","id":{}})", client_error::invalid_field},
+        {R"({"type":"ping","id":null})", client_error::invalid_field},
+    };
+    for (const auto& c : cases) EXPECT_EQ(parse_bad(c.text).code, c.code) << c.text;
+}
+
+TEST(protocol, errors_keep_the_request_id_once_it_is_readable) {
+    EXPECT_EQ(parse_bad(R"({"type":"dance","id":9})").id, "9");
+    EXPECT_EQ(parse_bad(R"({"type":"subscribe","channel":"","id":"q"})").id, "\"q\"");
+    EXPECT_FALSE(parse_bad(R"({"type":"ping","id":[1]})").id.has_value());
+}
+
+TEST(protocol, ids_longer_than_64_characters_are_refused) {
+    const std::string ok(64, 'x'), long_id(65, 'x');
+    parse_ok(R"({"type":"ping","id":")" + ok + "\"}");
+    EXPECT_EQ(parse_bad(R"({"type":"ping","id":")" + long_id + "\"}").code,
+              client_error::invalid_field);
+}
+
+TEST(protocol, channel_rules_bound_length_and_alphabet) {
+    name_rules r{5, "-"};
+    EXPECT_TRUE(r.valid("a-b9Z"));
+    EXPECT_FALSE(r.valid("abcdef"));
+    EXPECT_FALSE(r.valid("a.b"));
+    EXPECT_FALSE(r.valid(""));
+    EXPECT_FALSE(r.valid(std::string("a\0b", 3)));
+}
+
+TEST(protocol, server_messages_are_valid_json_with_their_fields) {
+    auto w = json::parse(welcome_message("i-1", "", std::chrono::milliseconds(25000)));
+    EXPECT_EQ(w["type"], "welcome");
+    EXPECT_EQ(w["connection"], "i-1");
+    EXPECT_TRUE(w["user"].is_null());
+    EXPECT_EQ(w["heartbeat_ms"], 25000);
+    EXPECT_EQ(json::parse(welcome_message("i-1", "al\"ice", {}))["user"], "al\"ice");
+    EXPECT_EQ(json::parse(ack_message(std::nullopt)), json::parse(R"({"type":"ack"})"));
+    auto e = json::parse(error_message("1", "invalid_channel", "bad \"name\""));
+    EXPECT_EQ(e["id"], 1);
+    EXPECT_EQ(e["code"], "invalid_channel");
+    EXPECT_EQ(e["message"], "bad \"name\"");
+}
+
+TEST(protocol, event_message_splices_data_and_omits_channel_when_not_a_channel_event) {
+    auto on_channel = json::parse(event_message("news", "created", "i:1", R"({"a":[1,2]})"));
+    EXPECT_EQ(on_channel["channel"], "news");
+    EXPECT_EQ(on_channel["event"], "created");
+    EXPECT_EQ(on_channel["id"], "i:1");
+    EXPECT_EQ(on_channel["data"]["a"][1], 2);
+    auto direct = json::parse(event_message("", "e", "i:2", "null"));
+    EXPECT_FALSE(direct.contains("channel"));
+    EXPECT_TRUE(direct["data"].is_null());
+}
+
+TEST(frame, header_length_follows_rfc6455) {
+    for (std::size_t n : {0, 1, 125, 126, 65535, 65536, 200000}) {
+        const std::string payload(n, 'x');
+        const auto f = make_text_frame(payload);
+        const std::size_t header = text_frame_header_size(n);
+        ASSERT_EQ(f->size(), header + n);
+        EXPECT_EQ(static_cast<unsigned char>((*f)[0]), 0x81);
+        const auto len7 = static_cast<unsigned char>((*f)[1]);
+        EXPECT_EQ(len7 & 0x80, 0) << "server frames are unmasked";
+        std::uint64_t decoded = len7;
+        if (len7 == 126 || len7 == 127) {
+            decoded = 0;
+            for (std::size_t i = 2; i < header; ++i)
+                decoded = (decoded << 8) | static_cast<unsigned char>((*f)[i]);
+        }
+        EXPECT_EQ(decoded, n);
+        EXPECT_EQ(f->substr(header), payload);
+    }
+}

@@ -1,0 +1,198 @@
+#include <wsgate/api/rest_api.hpp>
+#include <wsgate/bus/local_bus.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using namespace wsgate;
+using nlohmann::json;
+
+namespace {
+
+class rest_api_fixture : public ::testing::Test {
+protected:
+    explicit rest_api_fixture(config c = {}) : state_(with_instance(std::move(c))), api_(state_) {
+        state_.events = &bus_;
+        bus_.on_message([this](const envelope& e) { published_.push_back(e); });
+        bus_.subscribe("all");
+        bus_.subscribe("ch:news");
+    }
+
+    static config with_instance(config c) {
+        c.server.instance_id = "inst";
+        return c;
+    }
+
+    rest_response post(std::string_view path, std::string_view body,
+                       std::string_view content_type = "application/json",
+                       std::string_view auth = {}) {
+        return api_.handle({"POST", path, content_type, auth, body},
+                           listener_role::public_and_api);
+    }
+    rest_response get(std::string_view path, listener_role role = listener_role::public_and_api) {
+        return api_.handle({"GET", path, {}, {}, {}}, role);
+    }
+    static std::string code_of(const rest_response& r) {
+        return json::parse(r.body)["error"]["code"].get<std::string>();
+    }
+    std::vector<envelope> run_bus() {
+        ioc_.run();
+        ioc_.restart();
+        return std::exchange(published_, {});
+    }
+
+    boost::asio::io_context ioc_;
+    local_bus bus_{ioc_.get_executor()};
+    shared_state state_;
+    rest_api api_;
+    std::vector<envelope> published_;
+};
+
+class rest_api_with_keys : public rest_api_fixture {
+protected:
+    static config keyed() {
+        config c;
+        c.auth.api_keys = {"k1", "secret2"};
+        c.limits.max_batch_events = 3;
+        return c;
+    }
+    rest_api_with_keys() : rest_api_fixture(keyed()) {}
+};
+
+}  // namespace
+
+TEST_F(rest_api_fixture, publish_answers_202_with_an_id_and_hands_the_event_to_the_bus) {
+    auto r = post("/api/v1/publish", R"({"channel":"news","event":"created","data":{"x":[1]}})");
+    ASSERT_EQ(r.status, 202) << r.body;
+    const auto id = json::parse(r.body)["id"].get<std::string>();
+    EXPECT_EQ(id.rfind("inst:", 0), 0u);
+    auto got = run_bus();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].id, id);
+    EXPECT_EQ(got[0].kind, target_kind::channel);
+    EXPECT_EQ(got[0].target, "news");
+    EXPECT_EQ(got[0].event, "created");
+    EXPECT_EQ(json::parse(got[0].data), json::parse(R"({"x":[1]})"));
+    EXPECT_EQ(got[0].origin, "inst");
+    EXPECT_EQ(state_.stats.events_published, 1u);
+}
+
+TEST_F(rest_api_fixture, data_defaults_to_null) {
+    ASSERT_EQ(post("/api/v1/publish", R"({"broadcast":true,"event":"e"})").status, 202);
+    auto got = run_bus();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].data, "null");
+}
+
+TEST_F(rest_api_fixture, bad_publish_bodies_get_400_with_stable_codes) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"{", "invalid_json"},
+        {"[1]", "invalid_body"},
+        {R"({"event":"e"})", "invalid_target"},
+        {R"({"channel":"a","user":"b","event":"e"})", "invalid_target"},
+        {R"({"broadcast":false,"event":"e"})", "invalid_target"},
+        {R"({"user":5,"event":"e"})", "invalid_target"},
+        {R"({"connection":"","event":"e"})", "invalid_target"},
+        {R"({"channel":"has space","event":"e"})", "invalid_channel"},
+        {R"({"channel":"a"})", "invalid_event"},
+        {R"({"channel":"a","event":""})", "invalid_event"},
+        {R"({"channel":"a","event":7})", "invalid_event"},
+        {R"({"channel":"a","event":"e","colour":"red"})", "invalid_body"},
+    };
+    for (const auto& [body, code] : cases) {
+        auto r = post("/api/v1/publish", body);
+        EXPECT_EQ(r.status, 400) << body;
+        EXPECT_EQ(code_of(r), code) << body;
+    }
+    EXPECT_TRUE(run_bus().empty());
+    EXPECT_EQ((state_.stats.errors[{"rest", "invalid_target"}]), 5u);
+}
+
+TEST_F(rest_api_fixture, routes_methods_and_media_types) {
+    EXPECT_EQ(get("/healthz").status, 200);
+    EXPECT_EQ(get("/readyz").status, 200);
+    EXPECT_EQ(code_of(get("/nope")), "not_found");
+    auto wrong_method = get("/api/v1/publish");
+    EXPECT_EQ(wrong_method.status, 405);
+    ASSERT_EQ(wrong_method.headers.size(), 1u);
+    EXPECT_EQ(wrong_method.headers[0], (std::pair<std::string, std::string>{"Allow", "POST"}));
+    EXPECT_EQ(post("/healthz", "").status, 405);
+    auto media = post("/api/v1/publish", R"({"broadcast":true,"event":"e"})", "text/plain");
+    EXPECT_EQ(media.status, 415);
+    EXPECT_EQ(post("/api/v1/publish", R"({"broadcast":true,"event":"e"})",
+                   "Application/JSON; charset=utf-8")
+                  .status,
+              202);
+    EXPECT_EQ(get("/ws").status, 426);
+}
+
+TEST_F(rest_api_fixture, listener_roles_split_public_and_api_routes) {
+    EXPECT_EQ(get("/metrics", listener_role::public_only).status, 404);
+    EXPECT_EQ(get("/metrics", listener_role::api_only).status, 200);
+    EXPECT_EQ(get("/healthz", listener_role::public_only).status, 200);
+    EXPECT_EQ(get("/ws", listener_role::api_only).status, 404);
+    auto r = api_.handle({"POST", "/api/v1/publish", "application/json", {}, "{}"},
+                         listener_role::public_only);
+    EXPECT_EQ(r.status, 404);
+}
+
+TEST_F(rest_api_fixture, readiness_turns_503_while_draining) {
+    state_.draining = true;
+    auto r = get("/readyz");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(json::parse(r.body)["status"], "draining");
+    EXPECT_EQ(get("/healthz").status, 200);
+}
+
+TEST_F(rest_api_fixture, metrics_are_prometheus_text) {
+    auto r = get("/metrics");
+    EXPECT_EQ(r.content_type, "text/plain; version=0.0.4");
+    EXPECT_NE(r.body.find("# TYPE wsgate_connections gauge\nwsgate_connections 0\n"),
+              std::string::npos);
+    EXPECT_NE(r.body.find("process_resident_memory_bytes "), std::string::npos);
+}
+
+TEST_F(rest_api_fixture, batch_delivers_in_order_and_is_all_or_nothing) {
+    auto r = post("/api/v1/publish/batch",
+                  R"([{"channel":"news","event":"a"},{"broadcast":true,"event":"b"},
+                      {"channel":"news","event":"c"}])");
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(json::parse(r.body)["ids"].size(), 3u);
+    auto got = run_bus();
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[0].event + got[1].event + got[2].event, "abc");
+
+    auto bad = post("/api/v1/publish/batch",
+                    R"([{"channel":"news","event":"a"},{"channel":"news"}])");
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(json::parse(bad.body)["error"]["index"], 1);
+    EXPECT_EQ(code_of(bad), "invalid_event");
+    EXPECT_EQ(code_of(post("/api/v1/publish/batch", "[]")), "invalid_body");
+    EXPECT_EQ(code_of(post("/api/v1/publish/batch", "{}")), "invalid_body");
+    EXPECT_TRUE(run_bus().empty());
+}
+
+TEST_F(rest_api_with_keys, api_keys_are_required_when_configured) {
+    const auto body = R"({"broadcast":true,"event":"e"})";
+    auto none = post("/api/v1/publish", body);
+    EXPECT_EQ(none.status, 401);
+    ASSERT_EQ(none.headers.size(), 1u);
+    EXPECT_EQ(none.headers[0].first, "WWW-Authenticate");
+    EXPECT_EQ(post("/api/v1/publish", body, "application/json", "Bearer nope").status, 401);
+    EXPECT_EQ(post("/api/v1/publish", body, "application/json", "Bearer k").status, 401);
+    EXPECT_EQ(post("/api/v1/publish", body, "application/json", "Basic k1").status, 401);
+    EXPECT_EQ(post("/api/v1/publish", body, "application/json", "Bearer k1").status, 202);
+    EXPECT_EQ(post("/api/v1/publish", body, "application/json", "bearer secret2").status, 202);
+    EXPECT_EQ(get("/metrics").status, 200) << "scrapes need no key";
+}
+
+TEST_F(rest_api_with_keys, batches_past_the_limit_get_413) {
+    auto r = post("/api/v1/publish/batch",
+                  R"([{"broadcast":true,"event":"a"},{"broadcast":true,"event":"a"},
+                      {"broadcast":true,"event":"a"},{"broadcast":true,"event":"a"}])",
+                  "application/json", "Bearer k1");
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(code_of(r), "too_many_events");
+}
