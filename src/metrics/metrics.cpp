@@ -2,7 +2,9 @@
 
 #include <wsgate/metrics/process_stats.hpp>
 
+#include <iomanip>
 #include <sstream>
+#include <type_traits>
 
 namespace wsgate {
 
@@ -31,7 +33,12 @@ public:
     void sample(const char* name, T value, const std::string& labels = {}) {
         out_ << name;
         if (!labels.empty()) out_ << '{' << labels << '}';
-        out_ << ' ' << value << '\n';
+        out_ << ' ';
+        if constexpr (std::is_floating_point_v<T>)
+            out_ << std::fixed << std::setprecision(3) << value << std::defaultfloat;
+        else
+            out_ << value;
+        out_ << '\n';
     }
     template <class T>
     void single(const char* name, const char* type, const char* help, T value) {
@@ -68,6 +75,8 @@ std::string render_prometheus(const metrics& m, const hub_gauges& g) {
              m.deliveries);
     x.single("wsgate_frames_sent_total", "counter", "Frames written to clients.", m.frames_sent);
     x.single("wsgate_bytes_sent_total", "counter", "Bytes written to clients.", m.bytes_sent);
+    x.single("wsgate_writes_total", "counter",
+             "Socket writes to clients; each carries every frame queued at the time.", m.writes);
     x.single("wsgate_slow_consumer_closes_total", "counter",
              "Clients closed because their queue passed limits.max_queue_bytes.",
              m.slow_consumer_closes);

@@ -2,7 +2,11 @@
 
 #include <boost/container/static_vector.hpp>
 
+#include <array>
 #include <cassert>
+#include <chrono>
+
+#include <boost/asio/steady_timer.hpp>
 
 namespace wsgate {
 
@@ -11,9 +15,26 @@ namespace net = boost::asio;
 namespace {
 // Frames per gather write; Linux's sendmsg takes up to 1024, Asio passes at most 64.
 constexpr std::size_t max_gather = 64;
+// How long a closing connection waits for the peer's FIN.
+constexpr std::chrono::seconds linger_time{2};
 }  // namespace
 
+struct ws_transport::linger_state {
+    explicit linger_state(const executor_type& ex) : timer(ex) {}
+    net::steady_timer timer;
+    std::array<char, 1024> discard{};
+};
+
+ws_transport::ws_transport(socket_type socket, metrics& counters)
+    : socket_(std::move(socket)), counters_(counters) {}
+
+ws_transport::~ws_transport() = default;
+
 void ws_transport::send(frame_ptr frame) {
+    if (!close_queued_) push(std::move(frame));
+}
+
+void ws_transport::push(frame_ptr frame) {
     if (write_error_) return;
     queued_bytes_ += frame->size();
     queue_.push_back(std::move(frame));
@@ -45,7 +66,7 @@ void ws_transport::discard_queued() {
 void ws_transport::write_queued() {
     if (in_flight_ > 0) return;
     if (write_error_ || queue_.empty()) {
-        if (on_flushed_) finish_close(write_error_);
+        if (on_flushed_ && !linger_) finish_close(write_error_);
         return;
     }
     boost::container::static_vector<net::const_buffer, max_gather> buffers;
@@ -74,6 +95,7 @@ void ws_transport::on_write(boost::beast::error_code ec, std::size_t n) {
         if (on_flushed_) finish_close(ec);
         return;
     }
+    ++counters_.writes;
     counters_.bytes_sent += n;
     std::size_t done = 0;
     while (n > 0) {
@@ -94,9 +116,36 @@ void ws_transport::on_write(boost::beast::error_code ec, std::size_t n) {
 }
 
 void ws_transport::finish_close(boost::beast::error_code ec) {
+    if (ec || linger_) {
+        boost::beast::error_code ignored;
+        socket_.close(ignored);
+        return complete_close(ec);
+    }
     boost::beast::error_code ignored;
-    socket_.shutdown(socket_type::shutdown_both, ignored);
-    socket_.close(ignored);
+    socket_.shutdown(socket_type::shutdown_send, ignored);
+    linger_ = std::make_unique<linger_state>(socket_.get_executor());
+    linger_->timer.expires_after(linger_time);
+    linger_->timer.async_wait([this, self = owner_.lock()](boost::beast::error_code wait_ec) {
+        boost::beast::error_code ignored_close;
+        if (!wait_ec) socket_.close(ignored_close);
+    });
+    drain_input();
+}
+
+void ws_transport::drain_input() {
+    socket_.async_read_some(net::buffer(linger_->discard),
+                            [this, self = owner_.lock()](boost::beast::error_code ec, std::size_t) {
+                                if (!ec) return drain_input();
+                                linger_->timer.cancel();
+                                boost::beast::error_code ignored;
+                                socket_.close(ignored);
+                                // The peer closing is how a graceful close ends.
+                                complete_close({});
+                            });
+}
+
+void ws_transport::complete_close(boost::beast::error_code ec) {
+    if (!on_flushed_) return;
     auto done = std::move(on_flushed_);
     on_flushed_ = nullptr;
     net::post(socket_.get_executor(), [done = std::move(done), ec] { done(ec); });

@@ -30,6 +30,7 @@ struct metrics {
     std::uint64_t deliveries = 0;        ///< event frames queued to clients
     std::uint64_t frames_sent = 0;       ///< every frame written to clients
     std::uint64_t bytes_sent = 0;
+    std::uint64_t writes = 0;            ///< write system calls to clients (frames leave gathered)
     std::uint64_t slow_consumer_closes = 0;
     std::array<std::uint64_t, close_reason_count> closes{};
     std::map<std::pair<std::string, std::string>, std::uint64_t> errors;  ///< (source, code)

@@ -36,8 +36,8 @@ public:
     using executor_type = boost::asio::ip::tcp::socket::executor_type;
     using socket_type = boost::asio::ip::tcp::socket;
 
-    ws_transport(socket_type socket, metrics& counters)
-        : socket_(std::move(socket)), counters_(counters) {}
+    ws_transport(socket_type socket, metrics& counters);
+    ~ws_transport();
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
     socket_type& next_layer() noexcept { return socket_; }
@@ -48,6 +48,7 @@ public:
     void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
 
     /// Queues a frame; it is written on the next turn of the event loop at the latest.
+    /// Ignored once a close frame was queued: nothing may follow it (RFC 6455 5.5.1).
     void send(frame_ptr frame);
     /// Bytes queued and not yet written.
     std::size_t queued_bytes() const noexcept { return queued_bytes_; }
@@ -73,7 +74,11 @@ public:
                     copy->reserve(n);
                     for (auto buf : boost::beast::buffers_range_ref(b))
                         copy->append(static_cast<const char*>(buf.data()), buf.size());
-                    send(std::move(copy));
+                    // Beast writes whole frames (or the HTTP 101 response, which starts with
+                    // 'H'): 0x88 is FIN plus the close opcode.
+                    if (!copy->empty() && static_cast<unsigned char>((*copy)[0]) == 0x88)
+                        close_queued_ = true;
+                    push(std::move(copy));
                 }
                 boost::asio::post(get_executor(),
                                   boost::beast::bind_front_handler(std::move(h), ec, n));
@@ -81,7 +86,9 @@ public:
             handler, buffers);
     }
 
-    /// Completes `handler(error_code)` once the queue is written, after shutting the socket down.
+    /// Completes `handler(error_code)` once the queue is written and the socket closed
+    /// gracefully: shut down for sending, then input drained until the peer closes too (a
+    /// close with unread input would reset the connection and could lose the close frame).
     template <class Handler>
     void async_flush_and_close(Handler&& handler) {
         auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
@@ -90,10 +97,13 @@ public:
     }
 
 private:
+    void push(frame_ptr frame);
     void schedule_flush();
     void write_queued();
     void on_write(boost::beast::error_code ec, std::size_t n);
     void finish_close(boost::beast::error_code ec);
+    void drain_input();
+    void complete_close(boost::beast::error_code ec);
 
     socket_type socket_;
     metrics& counters_;
@@ -103,8 +113,11 @@ private:
     std::size_t queued_bytes_ = 0;
     std::size_t in_flight_ = 0;     // frames referenced by the write in flight
     bool flush_posted_ = false;
+    bool close_queued_ = false;
     boost::beast::error_code write_error_;
     std::function<void(boost::beast::error_code)> on_flushed_;
+    struct linger_state;  // only while closing, so idle connections do not pay for it
+    std::unique_ptr<linger_state> linger_;
 };
 
 /// Beast's teardown customization point for ws_transport (found by argument-dependent lookup).

@@ -1,0 +1,122 @@
+#include <wsgate/session/ws_transport.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace wsgate;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// A transport on one end of a loopback TCP connection, and the plain socket at the other end.
+struct loopback_pair {
+    net::io_context ioc;
+    metrics counters;
+    tcp::socket peer{ioc};
+    std::shared_ptr<ws_transport> transport;
+
+    loopback_pair() {
+        tcp::acceptor acceptor(ioc, {net::ip::address_v4::loopback(), 0});
+        peer.connect(acceptor.local_endpoint());
+        transport = std::make_shared<ws_transport>(acceptor.accept(), counters);
+        transport->set_owner(transport);
+    }
+
+    std::string read_exactly(std::size_t n) {
+        std::string got(n, '\0');
+        net::read(peer, net::buffer(got));
+        return got;
+    }
+};
+
+}  // namespace
+
+TEST(ws_transport, a_burst_of_frames_leaves_in_one_gather_write_in_order) {
+    loopback_pair p;
+    std::string expected;
+    for (int i = 0; i < 50; ++i) {
+        auto f = make_text_frame("event " + std::to_string(i));
+        expected += *f;
+        p.transport->send(f);
+    }
+    EXPECT_EQ(p.transport->queued_bytes(), expected.size());
+    EXPECT_EQ(p.counters.writes, 0u) << "nothing is written before the loop turns";
+    p.ioc.run();
+    EXPECT_EQ(p.read_exactly(expected.size()), expected);
+    EXPECT_EQ(p.counters.writes, 1u);
+    EXPECT_EQ(p.counters.frames_sent, 50u);
+    EXPECT_EQ(p.counters.bytes_sent, expected.size());
+    EXPECT_EQ(p.transport->queued_bytes(), 0u);
+}
+
+TEST(ws_transport, more_frames_than_one_gather_holds_still_arrive_in_order) {
+    loopback_pair p;
+    std::string expected;
+    for (int i = 0; i < 300; ++i) {
+        auto f = make_text_frame(std::to_string(i));
+        expected += *f;
+        p.transport->send(f);
+    }
+    p.ioc.run();
+    EXPECT_EQ(p.read_exactly(expected.size()), expected);
+    EXPECT_EQ(p.counters.frames_sent, 300u);
+    EXPECT_GE(p.counters.writes, 300u / 64);
+    EXPECT_LE(p.counters.writes, 300u / 64 + 1);
+}
+
+TEST(ws_transport, discarding_keeps_nothing_that_is_not_on_the_wire) {
+    loopback_pair p;
+    for (int i = 0; i < 10; ++i) p.transport->send(make_text_frame("x"));
+    p.transport->discard_queued();
+    EXPECT_EQ(p.transport->queued_bytes(), 0u);
+    p.ioc.run();
+    EXPECT_EQ(p.counters.writes, 0u);
+}
+
+TEST(ws_transport, beast_writes_share_the_queue_and_nothing_follows_a_close_frame) {
+    loopback_pair p;
+    p.transport->send(make_text_frame("before"));
+    const std::string close_frame("\x88\x02\x03\xe8", 4);  // close, code 1000
+    bool completed = false;
+    p.transport->async_write_some(net::buffer(close_frame),
+                                  [&](boost::beast::error_code ec, std::size_t n) {
+                                      EXPECT_FALSE(ec);
+                                      EXPECT_EQ(n, close_frame.size());
+                                      completed = true;
+                                  });
+    EXPECT_FALSE(completed) << "completion is never invoked from inside the call";
+    p.transport->send(make_text_frame("after"));
+    p.ioc.run();
+    EXPECT_TRUE(completed);
+    const std::string expected = *make_text_frame("before") + close_frame;
+    EXPECT_EQ(p.read_exactly(expected.size()), expected);
+    EXPECT_EQ(p.counters.frames_sent, 2u);
+}
+
+TEST(ws_transport, teardown_flushes_then_closes_gracefully) {
+    loopback_pair p;
+    p.transport->send(make_text_frame("last words"));
+    bool closed = false;
+    p.transport->async_flush_and_close([&](boost::beast::error_code ec) {
+        EXPECT_FALSE(ec);
+        closed = true;
+    });
+    // The peer reads everything, sees the FIN, and closes its side: the teardown completes.
+    p.ioc.run_for(std::chrono::milliseconds(200));
+    const std::string expected = *make_text_frame("last words");
+    EXPECT_EQ(p.read_exactly(expected.size()), expected);
+    char byte;
+    boost::beast::error_code ec;
+    p.peer.read_some(net::buffer(&byte, 1), ec);
+    EXPECT_EQ(ec, net::error::eof);
+    p.peer.close();
+    p.ioc.restart();
+    p.ioc.run_for(std::chrono::seconds(1));
+    EXPECT_TRUE(closed);
+}
