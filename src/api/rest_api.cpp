@@ -17,7 +17,7 @@ using json = nlohmann::json;
 
 constexpr std::size_t max_event_name = 128;
 
-struct route {
+struct route_match {
     std::string_view path;
     std::string_view allow;  ///< methods, as in the Allow header
 };
@@ -61,6 +61,27 @@ struct publish_error {
     std::string code;
     std::string message;
 };
+
+rest_response error_response(metrics& stats, int status, std::string_view code,
+                             std::string_view message) {
+    stats.count_error("rest", code);
+    return json_response(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+// status 0: no answer yet, go on.
+rest_response no_answer() {
+    rest_response r;
+    r.status = 0;
+    return r;
+}
+
+// Adds fields to an error response: inside its "error" object, and beside it.
+void annotate(rest_response& r, const json& inside, const json& beside) {
+    auto body = json::parse(r.body);
+    if (inside.is_object()) body["error"].update(inside);
+    if (beside.is_object()) body.update(beside);
+    r.body = body.dump();
+}
 
 std::int64_t now_ms() {
     using namespace std::chrono;
@@ -115,24 +136,33 @@ std::optional<publish_error> parse_publish(const json& j, const protocol::name_r
 }  // namespace
 
 rest_response rest_api::error(int status, std::string_view code, std::string_view message) {
-    state_.stats.count_error("rest", code);
-    return json_response(status, {{"error", {{"code", code}, {"message", message}}}});
+    return error_response(state_.stats, status, code, message);
 }
 
-rest_response rest_api::handle(const rest_request& req, listener_role role) {
+void rest_api::handle(const rest_request& req, listener_role role, responder respond) {
+    if (auto r = route(req, role); r.status != 0) return respond(std::move(r));
+    const bool batch = req.path == "/api/v1/publish/batch";
+    std::vector<envelope> events;
+    if (auto bad = parse_events(req, batch, events); bad.status != 0)
+        return respond(std::move(bad));
+    publish(std::move(events), batch, std::move(respond));
+}
+
+// Everything but publishing itself: an answer, or status 0 for a publish that may go ahead.
+rest_response rest_api::route(const rest_request& req, listener_role role) {
     const bool api = role != listener_role::public_only;
     const bool ws = role != listener_role::api_only;
     const bool get = req.method == "GET" || req.method == "HEAD";
 
-    std::optional<route> match;
+    std::optional<route_match> match;
     if (req.path == "/healthz" || req.path == "/readyz")
-        match = route{req.path, "GET, HEAD"};
+        match = route_match{req.path, "GET, HEAD"};
     else if (api && req.path == "/metrics")
-        match = route{req.path, "GET, HEAD"};
+        match = route_match{req.path, "GET, HEAD"};
     else if (api && (req.path == "/api/v1/publish" || req.path == "/api/v1/publish/batch"))
-        match = route{req.path, "POST"};
+        match = route_match{req.path, "POST"};
     else if (ws && req.path == state_.cfg.server.ws_path)
-        match = route{req.path, "GET"};
+        match = route_match{req.path, "GET"};
     if (!match) return error(404, "not_found", "no such resource: " + std::string(req.path));
 
     const bool post_route = match->allow == "POST";
@@ -160,8 +190,7 @@ rest_response rest_api::handle(const rest_request& req, listener_role role) {
     }
     if (req.path == state_.cfg.server.ws_path)
         return error(426, "upgrade_required", "this endpoint takes WebSocket upgrades only");
-    if (auto rejected = check_post(req); rejected.status != 0) return rejected;
-    return req.path == "/api/v1/publish" ? publish(req) : publish_batch(req);
+    return check_post(req);
 }
 
 // Authorization and content type of a POST to the API; status 0 when both are fine.
@@ -183,71 +212,77 @@ rest_response rest_api::check_post(const rest_request& req) {
     }
     if (!is_json_media_type(req.content_type))
         return error(415, "unsupported_media_type", "Content-Type must be application/json");
-    rest_response ok;
-    ok.status = 0;
-    return ok;
+    return no_answer();
 }
 
-rest_response rest_api::publish(const rest_request& req) {
+rest_response rest_api::parse_events(const rest_request& req, bool batch,
+                                     std::vector<envelope>& out) {
     auto body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded()) return error(400, "invalid_json", "the body is not valid JSON");
-    envelope e;
-    if (auto bad = parse_publish(body, state_.names, e)) return error(400, bad->code, bad->message);
-    if (state_.events == nullptr || !state_.events->ready())
-        return error(503, "bus_unavailable", "the event bus is not available; retry later");
-    e.id = state_.next_event_id();
-    e.origin = state_.cfg.server.instance_id;
-    e.timestamp_ms = now_ms();
-    if (!state_.events->publish(e))
-        return error(503, "bus_unavailable", "the event bus is not available; retry later");
-    ++state_.stats.events_published;
-    return json_response(202, {{"id", e.id}});
-}
-
-rest_response rest_api::publish_batch(const rest_request& req) {
-    auto body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) return error(400, "invalid_json", "the body is not valid JSON");
+    if (!batch) {
+        out.resize(1);
+        if (auto bad = parse_publish(body, state_.names, out[0]))
+            return error(400, bad->code, bad->message);
+        return no_answer();
+    }
     if (!body.is_array() || body.empty())
         return error(400, "invalid_body", "a batch is a non-empty JSON array of publish requests");
     const auto max = state_.cfg.limits.max_batch_events;
     if (body.size() > max)
         return error(413, "too_many_events",
                      "a batch holds at most " + std::to_string(max) + " events");
-
-    // All or nothing: validate every item before publishing any.
-    std::vector<envelope> batch(body.size());
+    // All or nothing: every item is valid before any is published.
+    out.resize(body.size());
     for (std::size_t i = 0; i < body.size(); ++i) {
-        if (auto bad = parse_publish(body[i], state_.names, batch[i])) {
+        if (auto bad = parse_publish(body[i], state_.names, out[i])) {
             auto r = error(400, bad->code, "events[" + std::to_string(i) + "]: " + bad->message);
-            auto j = json::parse(r.body);
-            j["error"]["index"] = i;
-            r.body = j.dump();
+            annotate(r, {{"index", i}}, {});
             return r;
         }
     }
-    if (state_.events == nullptr || !state_.events->ready())
-        return error(503, "bus_unavailable", "the event bus is not available; retry later");
+    return no_answer();
+}
 
-    json ids = json::array();
+void rest_api::publish(std::vector<envelope> events, bool batch, responder respond) {
+    if (state_.events == nullptr)
+        return respond(error(503, "bus_unavailable", "the event bus is not available"));
+    // Answered once the bus has accepted or lost every event.
+    struct progress {
+        std::size_t left = 0;
+        std::size_t first_lost = std::string::npos;
+        json ids = json::array();
+        responder respond;
+    };
+    auto p = std::make_shared<progress>();
+    p->left = events.size();
+    p->respond = std::move(respond);
     const auto ts = now_ms();
-    for (auto& e : batch) {
+    for (auto& e : events) {
         e.id = state_.next_event_id();
         e.origin = state_.cfg.server.instance_id;
         e.timestamp_ms = ts;
-        if (!state_.events->publish(e)) {
-            auto r = error(503, "bus_unavailable",
-                           "the event bus failed after " + std::to_string(ids.size()) +
-                               " events; those were accepted, the rest were not");
-            auto j = json::parse(r.body);
-            j["error"]["index"] = ids.size();
-            j["ids"] = ids;
-            r.body = j.dump();
-            return r;
-        }
-        ++state_.stats.events_published;
-        ids.push_back(e.id);
+        p->ids.push_back(e.id);
     }
-    return json_response(202, {{"ids", std::move(ids)}});
+    metrics* stats = &state_.stats;  // outlives the bus, unlike this handler
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        state_.events->publish(events[i], [p, i, batch, stats](bool accepted) {
+            if (accepted)
+                ++stats->events_published;
+            else
+                p->first_lost = std::min(p->first_lost, i);
+            if (--p->left > 0) return;
+            if (p->first_lost == std::string::npos)
+                return p->respond(json_response(
+                    202, batch ? json{{"ids", p->ids}} : json{{"id", p->ids[0]}}));
+            auto r = error_response(*stats, 503, "bus_unavailable",
+                                    "the event bus is not available; retry later");
+            if (batch) {
+                json accepted_ids(p->ids.begin(), p->ids.begin() + p->first_lost);
+                annotate(r, {{"index", p->first_lost}}, {{"ids", accepted_ids}});
+            }
+            p->respond(std::move(r));
+        });
+    }
 }
 
 }  // namespace wsgate

@@ -4,13 +4,14 @@
 
 namespace wsgate {
 
-bool local_bus::publish(const envelope& e) {
+void local_bus::publish(const envelope& e, publish_callback done) {
     pending_.emplace_back(topic_of(e), e);
     if (!drain_posted_) {
         drain_posted_ = true;
         boost::asio::post(ex_, [this] { drain(); });
     }
-    return true;
+    // In memory, taking it is all there is to accepting it.
+    if (done) done(true);
 }
 
 void local_bus::drain() {

@@ -72,7 +72,11 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     if (state_->draining && beast::websocket::is_upgrade(req)) {
         return respond(api_.error(503, "draining", "the server is shutting down"), false, false);
     }
-    respond(api_.handle(r, role_), req.keep_alive(), req.method() == http::verb::head);
+    const bool keep_alive = req.keep_alive();
+    const bool head = req.method() == http::verb::head;
+    api_.handle(r, role_, [self = shared_from_this(), keep_alive, head](rest_response response) {
+        self->respond(response, keep_alive, head);
+    });
 }
 
 void http_session::upgrade(request_type request) {

@@ -4,6 +4,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <gtest/gtest.h>
+
+#include <optional>
 #include <nlohmann/json.hpp>
 
 using namespace wsgate;
@@ -25,14 +27,24 @@ protected:
         return c;
     }
 
+    // The answer of a request that is answered before handle() returns (the local bus
+    // accepts at once).
+    rest_response call(const rest_request& req, listener_role role) {
+        std::optional<rest_response> answer;
+        api_.handle(req, role, [&](rest_response r) {
+            EXPECT_FALSE(answer.has_value()) << "answered twice";
+            answer = std::move(r);
+        });
+        EXPECT_TRUE(answer.has_value()) << "not answered";
+        return answer.value_or(rest_response{});
+    }
     rest_response post(std::string_view path, std::string_view body,
                        std::string_view content_type = "application/json",
                        std::string_view auth = {}) {
-        return api_.handle({"POST", path, content_type, auth, body},
-                           listener_role::public_and_api);
+        return call({"POST", path, content_type, auth, body}, listener_role::public_and_api);
     }
     rest_response get(std::string_view path, listener_role role = listener_role::public_and_api) {
-        return api_.handle({"GET", path, {}, {}, {}}, role);
+        return call({"GET", path, {}, {}, {}}, role);
     }
     static std::string code_of(const rest_response& r) {
         return json::parse(r.body)["error"]["code"].get<std::string>();
@@ -133,8 +145,8 @@ TEST_F(rest_api_fixture, listener_roles_split_public_and_api_routes) {
     EXPECT_EQ(get("/metrics", listener_role::api_only).status, 200);
     EXPECT_EQ(get("/healthz", listener_role::public_only).status, 200);
     EXPECT_EQ(get("/ws", listener_role::api_only).status, 404);
-    auto r = api_.handle({"POST", "/api/v1/publish", "application/json", {}, "{}"},
-                         listener_role::public_only);
+    auto r = call({"POST", "/api/v1/publish", "application/json", {}, "{}"},
+                  listener_role::public_only);
     EXPECT_EQ(r.status, 404);
 }
 
@@ -195,4 +207,62 @@ TEST_F(rest_api_with_keys, batches_past_the_limit_get_413) {
                   "application/json", "Bearer k1");
     EXPECT_EQ(r.status, 413);
     EXPECT_EQ(code_of(r), "too_many_events");
+}
+
+namespace {
+
+// A bus that accepts the first `accept` publications, then loses the rest; it answers later,
+// as Redis does.
+class flaky_bus final : public bus {
+public:
+    explicit flaky_bus(std::size_t accept) : accept_(accept) {}
+    void publish(const envelope&, publish_callback done) override {
+        answers_.emplace_back(std::move(done), answers_.size() < accept_);
+    }
+    void subscribe(const std::string&) override {}
+    void unsubscribe(const std::string&) override {}
+    bool ready() const override { return false; }
+    void answer_all() {
+        for (auto& [done, ok] : std::exchange(answers_, {})) done(ok);
+    }
+
+private:
+    std::size_t accept_;
+    std::vector<std::pair<publish_callback, bool>> answers_;
+};
+
+}  // namespace
+
+TEST(rest_api, publish_waits_for_the_bus_and_reports_a_lost_event_as_503) {
+    shared_state state{config{}};
+    flaky_bus bus(0);
+    state.events = &bus;
+    rest_api api(state);
+    std::optional<rest_response> answer;
+    api.handle({"POST", "/api/v1/publish", "application/json", {}, R"({"user":"u","event":"e"})"},
+               listener_role::public_and_api, [&](rest_response r) { answer = std::move(r); });
+    EXPECT_FALSE(answer.has_value()) << "no 202 before the bus has the event";
+    bus.answer_all();
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(answer->status, 503);
+    EXPECT_EQ(json::parse(answer->body)["error"]["code"], "bus_unavailable");
+    EXPECT_EQ(state.stats.events_published, 0u);
+}
+
+TEST(rest_api, a_batch_cut_short_by_the_bus_says_which_events_were_accepted) {
+    shared_state state{config{}};
+    flaky_bus bus(2);
+    state.events = &bus;
+    rest_api api(state);
+    std::optional<rest_response> answer;
+    api.handle({"POST", "/api/v1/publish/batch", "application/json", {},
+                R"([{"user":"u","event":"a"},{"user":"u","event":"b"},{"user":"u","event":"c"}])"},
+               listener_role::public_and_api, [&](rest_response r) { answer = std::move(r); });
+    bus.answer_all();
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(answer->status, 503);
+    const auto body = json::parse(answer->body);
+    EXPECT_EQ(body["error"]["index"], 2);
+    EXPECT_EQ(body["ids"].size(), 2u);
+    EXPECT_EQ(state.stats.events_published, 2u);
 }

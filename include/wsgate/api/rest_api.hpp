@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,20 +34,26 @@ enum class listener_role {
 };
 
 /// The REST API (docs/openapi.yaml): publish, batch publish, health, readiness, metrics.
-/// I/O-free: takes a request, publishes to the bus, returns a response.
+/// I/O-free: takes a request, publishes to the bus, answers through a callback.
 class rest_api {
 public:
+    using responder = std::function<void(rest_response)>;
+
     explicit rest_api(shared_state& state) : state_(state) {}
 
-    rest_response handle(const rest_request& req, listener_role role);
+    /// Answers `req` through `respond`, exactly once: at once, or for a publish when the bus
+    /// has accepted (202) or lost (503) the events. `req` need not outlive this call.
+    void handle(const rest_request& req, listener_role role, responder respond);
 
     /// A JSON error response (docs/openapi.yaml), counted in wsgate_errors_total{source="rest"}.
     rest_response error(int status, std::string_view code, std::string_view message);
 
 private:
-    rest_response publish(const rest_request& req);
-    rest_response publish_batch(const rest_request& req);
+    rest_response route(const rest_request& req, listener_role role);
     rest_response check_post(const rest_request& req);
+    /// Validates a publish (`batch`: an array of them) into envelopes, or answers an error.
+    rest_response parse_events(const rest_request& req, bool batch, std::vector<envelope>& out);
+    void publish(std::vector<envelope> events, bool batch, responder respond);
 
     shared_state& state_;
 };

@@ -12,15 +12,19 @@ namespace wsgate {
 class bus {
 public:
     using message_handler = std::function<void(const envelope&)>;
+    /// Told whether the bus accepted a publication (true) or lost it (false).
+    using publish_callback = std::function<void(bool accepted)>;
 
     virtual ~bus() = default;
 
-    /// Hands `e` to the bus for delivery to every instance subscribed to its topic. False when
-    /// the bus cannot take it now (the caller must report the failure, never drop silently).
-    [[nodiscard]] virtual bool publish(const envelope& e) = 0;
+    /// Hands `e` to the bus for delivery to every instance subscribed to its topic, then calls
+    /// `done` exactly once: true when the bus has taken it (Redis answered the PUBLISH), false
+    /// when it could not (the caller must report that, never drop silently). `done` may run
+    /// before publish() returns.
+    virtual void publish(const envelope& e, publish_callback done) = 0;
     virtual void subscribe(const std::string& topic) = 0;
     virtual void unsubscribe(const std::string& topic) = 0;
-    /// True while publish() can succeed and subscriptions are in force.
+    /// True while the bus delivers: publications are accepted and subscriptions are in force.
     virtual bool ready() const = 0;
 
     /// Where envelopes arriving on subscribed topics go.

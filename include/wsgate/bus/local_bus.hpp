@@ -15,7 +15,7 @@ class local_bus final : public bus {
 public:
     explicit local_bus(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
 
-    bool publish(const envelope& e) override;
+    void publish(const envelope& e, publish_callback done) override;
     void subscribe(const std::string& topic) override { topics_.insert(topic); }
     void unsubscribe(const std::string& topic) override { topics_.erase(topic); }
     bool ready() const override { return true; }
