@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <wsgate/bus/local_bus.hpp>
+#include <wsgate/bus/redis_bus.hpp>
+
 #include <wsgate/protocol/server_message.hpp>
 
 namespace wsgate {
@@ -26,7 +29,6 @@ constexpr std::chrono::milliseconds drain_poll{20};
 gateway::gateway(net::io_context& ioc, config cfg)
     : ioc_(ioc),
       state_(std::make_shared<shared_state>(std::move(cfg))),
-      bus_(ioc.get_executor()),
       signals_(ioc, SIGINT, SIGTERM),
       drain_timer_(ioc),
       random_(std::random_device{}()) {
@@ -38,16 +40,24 @@ gateway::gateway(net::io_context& ioc, config cfg)
         api_ = std::make_shared<listener>(ioc, resolve(server.api_listen), state_,
                                           listener_role::api_only);
 
-    state_->events = &bus_;
-    bus_.on_message([this](const envelope& e) { on_bus_message(e); });
+    if (state_->cfg.redis.address) {
+        auto redis = std::make_shared<redis_bus>(ioc.get_executor(), state_->cfg.redis,
+                                                 server.instance_id, state_->stats);
+        start_bus_ = [redis] { redis->start(); };
+        bus_ = std::move(redis);
+    } else {
+        bus_ = std::make_shared<local_bus>(ioc.get_executor());
+    }
+    state_->events = bus_.get();
+    bus_->on_message([this](const envelope& e) { on_bus_message(e); });
     // Topics every instance always needs: its own connections', and broadcasts.
-    bus_.subscribe(instance_topic(server.instance_id));
-    bus_.subscribe(broadcast_topic());
+    bus_->subscribe(instance_topic(server.instance_id));
+    bus_->subscribe(broadcast_topic());
     state_->clients.set_topic_callback([this](const std::string& topic, bool active) {
         if (active)
-            bus_.subscribe(topic);
+            bus_->subscribe(topic);
         else
-            bus_.unsubscribe(topic);
+            bus_->unsubscribe(topic);
     });
 }
 
@@ -56,9 +66,11 @@ gateway::~gateway() {
     // destroyed): cut every path from them back to what dies here.
     state_->clients.set_topic_callback(nullptr);
     state_->events = nullptr;
+    bus_->on_message(nullptr);
 }
 
 void gateway::start() {
+    if (start_bus_) start_bus_();
     public_->start();
     if (api_) api_->start();
     signals_.async_wait([this](boost::system::error_code ec, int signo) {

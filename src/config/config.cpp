@@ -205,6 +205,12 @@ std::string random_instance_id() {
     return id;
 }
 
+bool is_redis_prefix(std::string_view s) {
+    return s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char ch) {
+               return ch > ' ' && ch < 127;
+           });
+}
+
 // ---- the option table ----
 
 /// One configuration key. The table of these drives the JSON file, the environment, the
@@ -299,6 +305,30 @@ const std::vector<option>& options() {
         {"heartbeat.interval_ms", "25000",
          "ping a client after this long without a frame from it; close it after twice as long",
          [](config& c, const value& v) { c.heartbeat.interval = v.duration(100, 3600000); }},
+        {"redis.url", "",
+         "redis://[[user]:password@]host[:port][/db] shared by every instance; empty: one "
+         "instance on an in-process bus",
+         [](config& c, const value& v) {
+             c.redis.url = v.string("a redis:// URL or empty");
+             c.redis.address.reset();
+             if (c.redis.url.empty()) return;
+             c.redis.address = parse_redis_url(c.redis.url);
+             if (!c.redis.address)
+                 v.fail("a URL redis://[[user]:password@]host[:port][/db] (db 0-15)");
+         }},
+        {"redis.prefix", "wsgate:", "prefix of every Redis Pub/Sub channel wsgate uses",
+         [](config& c, const value& v) {
+             c.redis.prefix = v.string(is_redis_prefix,
+                                       "at most 64 printable ASCII characters without spaces");
+         }},
+        {"redis.timeout_ms", "1000",
+         "limit for connecting to Redis, for each reply, and for the canary's round trip",
+         [](config& c, const value& v) { c.redis.timeout = v.duration(50, 60000); }},
+        {"redis.reconnect_max_ms", "1000", "longest wait between attempts to reconnect to Redis",
+         [](config& c, const value& v) { c.redis.reconnect_max = v.duration(50, 600000); }},
+        {"redis.canary_interval_ms", "500",
+         "how often a canary message checks the round trip through Redis",
+         [](config& c, const value& v) { c.redis.canary_interval = v.duration(50, 600000); }},
         {"shutdown.drain_ms", "10000",
          "on SIGTERM/SIGINT, time allowed to close every client and flush",
          [](config& c, const value& v) { c.shutdown.drain = v.duration(0, 600000); }},

@@ -35,7 +35,7 @@ public:
         if (!labels.empty()) out_ << '{' << labels << '}';
         out_ << ' ';
         if constexpr (std::is_floating_point_v<T>)
-            out_ << std::fixed << std::setprecision(3) << value << std::defaultfloat;
+            out_ << std::fixed << std::setprecision(6) << value << std::defaultfloat;
         else
             out_ << value;
         out_ << '\n';
@@ -54,6 +54,30 @@ private:
 // Label values here are our own codes, never client input, so no escaping is needed.
 std::string label(const char* key, const std::string& value) {
     return std::string(key) + "=\"" + value + '"';
+}
+
+void render_redis(exposition& x, const redis_metrics& r) {
+    x.family("wsgate_redis_up", "gauge", "1 while the Redis connection is up.");
+    x.sample("wsgate_redis_up", int(r.command_up), label("connection", "command"));
+    x.sample("wsgate_redis_up", int(r.subscriber_up), label("connection", "subscriber"));
+    x.family("wsgate_redis_reconnects_total", "counter", "Redis connections lost.");
+    x.sample("wsgate_redis_reconnects_total", r.command_reconnects, label("connection", "command"));
+    x.sample("wsgate_redis_reconnects_total", r.subscriber_reconnects,
+             label("connection", "subscriber"));
+    x.single("wsgate_redis_ready", "gauge",
+             "1 while both connections are up, every topic subscribed and the canary returns.",
+             int(r.ready));
+    x.single("wsgate_redis_topics", "gauge", "Pub/Sub channels this instance needs.", r.topics);
+    x.single("wsgate_redis_published_total", "counter", "Events Redis accepted (PUBLISH).",
+             r.published);
+    x.single("wsgate_redis_publish_failures_total", "counter",
+             "Events Redis did not accept (answered 503).", r.publish_failures);
+    x.single("wsgate_redis_received_total", "counter", "Events received from Redis.",
+             r.received);
+    x.single("wsgate_redis_bad_messages_total", "counter",
+             "Malformed messages received from Redis and dropped.", r.bad_messages);
+    x.single("wsgate_pubsub_lag_seconds", "gauge",
+             "Round trip of the last canary through Redis Pub/Sub.", r.pubsub_lag_seconds);
 }
 
 }  // namespace
@@ -94,6 +118,8 @@ std::string render_prometheus(const metrics& m, const hub_gauges& g) {
     x.family("wsgate_http_requests_total", "counter", "REST requests answered, by status.");
     for (const auto& [status, count] : m.http_requests)
         x.sample("wsgate_http_requests_total", count, label("status", std::to_string(status)));
+
+    if (m.redis.enabled) render_redis(x, m.redis);
 
     const process_stats p = read_process_stats();
     x.single("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",

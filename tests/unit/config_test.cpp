@@ -227,14 +227,14 @@ TEST(config, help_lists_every_key_of_the_documentation_table) {
             documented.insert(line.substr(3, end - 3));
         }
     }
-    EXPECT_EQ(documented.size(), 20u);
+    EXPECT_FALSE(documented.empty());
     EXPECT_EQ(documented, help_keys());
 }
 
 TEST(config, defaults_shown_by_help_load_to_the_defaults) {
     std::vector<std::string> args;
     for (const auto& [key, shown] : help_defaults()) args.push_back("--" + key + "=" + shown);
-    ASSERT_EQ(args.size(), 20u);
+    ASSERT_EQ(args.size(), help_keys().size());
     auto c = load(args);
     EXPECT_EQ(describe(c), describe_defaults_like(c));
 }

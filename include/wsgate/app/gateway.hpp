@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <functional>
 #include <random>
 
 #include <boost/asio/io_context.hpp>
@@ -8,7 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <wsgate/app/shared_state.hpp>
-#include <wsgate/bus/local_bus.hpp>
+#include <wsgate/bus/bus.hpp>
 #include <wsgate/server/listener.hpp>
 
 namespace wsgate {
@@ -40,7 +41,8 @@ private:
 
     boost::asio::io_context& ioc_;
     std::shared_ptr<shared_state> state_;
-    local_bus bus_;
+    std::shared_ptr<bus> bus_;  ///< redis_bus when redis.url is set, else local_bus
+    std::function<void()> start_bus_;
     std::shared_ptr<listener> public_;
     std::shared_ptr<listener> api_;  ///< null unless server.api_listen is set
     boost::asio::signal_set signals_;

@@ -3,9 +3,12 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <wsgate/redis/redis_address.hpp>
 
 namespace wsgate {
 
@@ -54,6 +57,16 @@ struct config {
     struct heartbeat_section {
         std::chrono::milliseconds interval{25000};
     } heartbeat;
+
+    struct redis_section {
+        std::string url;  ///< empty: the in-process bus (one instance)
+        std::optional<redis_address> address;  ///< parsed from url when it is set
+        std::string prefix = "wsgate:";  ///< prefix of every Redis channel
+        /// Connecting, each command's reply, and the canary's round trip must each take less.
+        std::chrono::milliseconds timeout{1000};
+        std::chrono::milliseconds reconnect_max{1000};
+        std::chrono::milliseconds canary_interval{500};
+    } redis;
 
     struct shutdown_section {
         std::chrono::milliseconds drain{10000};

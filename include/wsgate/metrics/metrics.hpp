@@ -22,6 +22,22 @@ struct hub_gauges {
     std::size_t channels = 0;
 };
 
+/// The Redis bridge's state and counters (shown only when Redis is configured).
+struct redis_metrics {
+    bool enabled = false;
+    bool command_up = false;
+    bool subscriber_up = false;
+    bool ready = false;
+    std::size_t topics = 0;  ///< Pub/Sub channels this instance needs
+    std::uint64_t command_reconnects = 0;
+    std::uint64_t subscriber_reconnects = 0;
+    std::uint64_t published = 0;
+    std::uint64_t publish_failures = 0;
+    std::uint64_t received = 0;
+    std::uint64_t bad_messages = 0;
+    double pubsub_lag_seconds = 0;  ///< round trip of the last canary
+};
+
 /// The process's counters. Single-threaded like everything on the io_context: plain integers.
 struct metrics {
     std::uint64_t connections_accepted = 0;
@@ -35,6 +51,7 @@ struct metrics {
     std::array<std::uint64_t, close_reason_count> closes{};
     std::map<std::pair<std::string, std::string>, std::uint64_t> errors;  ///< (source, code)
     std::map<int, std::uint64_t> http_requests;                            ///< by status
+    redis_metrics redis;
 
     void count_close(close_reason r) { ++closes[static_cast<std::size_t>(r)]; }
     void count_error(std::string_view source, std::string_view code) {

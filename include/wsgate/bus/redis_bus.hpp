@@ -1,0 +1,73 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <wsgate/bus/bus.hpp>
+#include <wsgate/config/config.hpp>
+#include <wsgate/metrics/metrics.hpp>
+#include <wsgate/redis/subscription_tracker.hpp>
+
+namespace wsgate {
+
+class redis_connection;
+
+/// The bus shared by every instance: Redis Pub/Sub over two hiredis connections, one for
+/// commands (PUBLISH, pipelined) and one in subscriber mode. Topics become Redis channels
+/// under `redis.prefix`. Either connection, when lost, comes back with capped, jittered
+/// backoff; the subscriber then subscribes again to everything still needed.
+///
+/// Readiness tells the truth: both connections up, every needed channel confirmed, and a
+/// canary published on this instance's own topic came back within `redis.timeout_ms`.
+class redis_bus final : public bus, public std::enable_shared_from_this<redis_bus> {
+public:
+    redis_bus(boost::asio::any_io_executor ex, const config::redis_section& cfg,
+              std::string instance_id, metrics& stats);
+    ~redis_bus() override;
+
+    /// Connects both connections and starts the canary.
+    void start();
+
+    void publish(const envelope& e, publish_callback done) override;
+    void subscribe(const std::string& topic) override;
+    void unsubscribe(const std::string& topic) override;
+    bool ready() const override;
+
+private:
+    struct link;  // one connection, its retry timer and failure count
+
+    void make_link(link& l, bool subscriber);
+    void link_up(link& l);
+    void link_down(link& l, const std::string& why);
+    void schedule_flush();
+    void flush_subscriptions();
+    void on_message(std::string_view channel, std::string_view payload);
+    void on_subscription(std::string_view channel, bool subscribed);
+    void canary_tick();
+    void send_canary();
+    void update_gauges();
+
+    boost::asio::any_io_executor ex_;
+    config::redis_section cfg_;
+    std::string instance_topic_;
+    std::string canary_channel_;
+    metrics& stats_;
+    std::unique_ptr<link> commands_;
+    std::unique_ptr<link> subscriber_;
+    subscription_tracker topics_;
+    bool flush_posted_ = false;
+
+    boost::asio::steady_timer canary_timer_;
+    std::uint64_t canary_seq_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> canary_sent_;
+    bool canary_ok_ = false;
+    std::mt19937 random_;
+};
+
+}  // namespace wsgate

@@ -1,0 +1,233 @@
+#include <wsgate/bus/redis_bus.hpp>
+
+#include <boost/asio/post.hpp>
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <wsgate/redis/redis_connection.hpp>
+
+namespace wsgate {
+
+namespace net = boost::asio;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+constexpr std::string_view canary_prefix = "canary:";
+// First reconnect delay; it doubles per failure up to redis.reconnect_max_ms.
+constexpr std::chrono::milliseconds first_retry{50};
+}  // namespace
+
+struct redis_bus::link {
+    link(const net::any_io_executor& ex, const char* link_name) : retry(ex), name(link_name) {}
+    std::shared_ptr<redis_connection> conn;
+    net::steady_timer retry;
+    unsigned failures = 0;
+    const char* name;
+};
+
+redis_bus::redis_bus(net::any_io_executor ex, const config::redis_section& cfg,
+                     std::string instance_id, metrics& stats)
+    : ex_(std::move(ex)),
+      cfg_(cfg),
+      instance_topic_(wsgate::instance_topic(instance_id)),
+      canary_channel_(cfg.prefix + instance_topic_),
+      stats_(stats),
+      commands_(std::make_unique<link>(ex_, "command")),
+      subscriber_(std::make_unique<link>(ex_, "subscriber")),
+      canary_timer_(ex_),
+      random_(std::random_device{}()) {
+    stats_.redis.enabled = true;
+}
+
+redis_bus::~redis_bus() = default;
+
+void redis_bus::start() {
+    make_link(*commands_, false);
+    make_link(*subscriber_, true);
+    commands_->conn->connect();
+    subscriber_->conn->connect();
+    canary_tick();
+}
+
+void redis_bus::make_link(link& l, bool subscriber) {
+    std::weak_ptr<redis_bus> weak = weak_from_this();
+    redis_connection::handlers h;
+    h.on_up = [weak, &l] {
+        if (auto self = weak.lock()) self->link_up(l);
+    };
+    h.on_down = [weak, &l](const std::string& why) {
+        if (auto self = weak.lock()) self->link_down(l, why);
+    };
+    if (subscriber) {
+        h.on_message = [weak](std::string_view channel, std::string_view payload) {
+            if (auto self = weak.lock()) self->on_message(channel, payload);
+        };
+        h.on_subscription = [weak](std::string_view channel, bool subscribed) {
+            if (auto self = weak.lock()) self->on_subscription(channel, subscribed);
+        };
+    }
+    l.conn = std::make_shared<redis_connection>(ex_, *cfg_.address, cfg_.timeout, l.name,
+                                                std::move(h));
+}
+
+void redis_bus::link_up(link& l) {
+    spdlog::info("redis {} connection up ({}:{})", l.name, cfg_.address->host,
+                 cfg_.address->port);
+    l.failures = 0;
+    if (&l == subscriber_.get()) {
+        // A new subscriber connection has no subscriptions: ask for all that is needed.
+        topics_.reset();
+        flush_subscriptions();
+    }
+    update_gauges();
+}
+
+void redis_bus::link_down(link& l, const std::string& why) {
+    spdlog::warn("redis {} connection down: {}", l.name, why);
+    canary_ok_ = false;
+    canary_sent_.reset();
+    if (&l == subscriber_.get()) topics_.reset();
+    ++(&l == commands_.get() ? stats_.redis.command_reconnects : stats_.redis.subscriber_reconnects);
+    // Capped exponential backoff with jitter, so that many instances do not return at once.
+    const auto cap = cfg_.reconnect_max;
+    auto delay = first_retry * (1u << std::min(l.failures, 16u));
+    if (delay > cap) delay = cap;
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    ++l.failures;
+    l.retry.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(delay *
+                                                                                jitter(random_)));
+    l.retry.async_wait([weak = weak_from_this(), &l](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec) l.conn->connect();
+    });
+    update_gauges();
+}
+
+void redis_bus::publish(const envelope& e, publish_callback done) {
+    const std::string channel = cfg_.prefix + topic_of(e);
+    const std::string payload = encode(e);
+    metrics* stats = &stats_;
+    const bool sent = commands_->conn && commands_->conn->command(
+        {"PUBLISH", channel, payload}, [stats, done](const redisReply* reply) {
+            // Pipelined: the reply only says whether Redis took it.
+            const bool ok = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
+            ++(ok ? stats->redis.published : stats->redis.publish_failures);
+            if (done) done(ok);
+        });
+    if (!sent) {
+        ++stats_.redis.publish_failures;
+        if (done) done(false);
+    }
+}
+
+void redis_bus::subscribe(const std::string& topic) {
+    topics_.want(topic);
+    schedule_flush();
+}
+
+void redis_bus::unsubscribe(const std::string& topic) {
+    topics_.drop(topic);
+    schedule_flush();
+}
+
+bool redis_bus::ready() const {
+    return commands_->conn && commands_->conn->up() && subscriber_->conn &&
+           subscriber_->conn->up() && topics_.in_force() && canary_ok_;
+}
+
+void redis_bus::schedule_flush() {
+    // Everything that changes during one turn of the loop goes out as one command.
+    if (flush_posted_) return;
+    flush_posted_ = true;
+    net::post(ex_, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+            self->flush_posted_ = false;
+            self->flush_subscriptions();
+        }
+    });
+}
+
+void redis_bus::flush_subscriptions() {
+    auto& conn = subscriber_->conn;
+    if (!conn || !conn->up() || !topics_.has_changes()) return update_gauges();
+    auto batch = topics_.take_batch();
+    for (auto* list : {&batch.subscribe, &batch.unsubscribe}) {
+        for (auto& topic : *list) topic.insert(0, cfg_.prefix);
+    }
+    const bool ok = (batch.subscribe.empty() || conn->subscribe(batch.subscribe, true)) &&
+                    (batch.unsubscribe.empty() || conn->subscribe(batch.unsubscribe, false));
+    spdlog::debug("redis: subscribing {} and unsubscribing {} channels", batch.subscribe.size(),
+                  batch.unsubscribe.size());
+    if (!ok) conn->disconnect("SUBSCRIBE could not be sent");
+    update_gauges();
+}
+
+void redis_bus::on_subscription(std::string_view channel, bool subscribed) {
+    spdlog::debug("redis: {} {}", subscribed ? "subscribed" : "unsubscribed", channel);
+    if (channel.substr(0, cfg_.prefix.size()) != cfg_.prefix) return;
+    const bool was_in_force = topics_.in_force();
+    topics_.confirmed(std::string(channel.substr(cfg_.prefix.size())), subscribed);
+    // Every needed channel is back: prove the path end to end now rather than at the next tick.
+    if (!was_in_force && topics_.in_force() && !canary_sent_) send_canary();
+    update_gauges();
+}
+
+void redis_bus::on_message(std::string_view channel, std::string_view payload) {
+    if (channel == canary_channel_ && payload.substr(0, canary_prefix.size()) == canary_prefix) {
+        if (canary_sent_ && payload.substr(canary_prefix.size()) == std::to_string(canary_seq_)) {
+            const std::chrono::duration<double> lag = clock_type::now() - *canary_sent_;
+            stats_.redis.pubsub_lag_seconds = lag.count();
+            canary_sent_.reset();
+            canary_ok_ = true;
+            update_gauges();
+        }
+        return;
+    }
+    auto e = decode_envelope(payload);
+    if (!e) {
+        ++stats_.redis.bad_messages;
+        spdlog::warn("redis: dropped a malformed message on {}", channel);
+        return;
+    }
+    ++stats_.redis.received;
+    if (handler_) handler_(*e);
+}
+
+void redis_bus::canary_tick() {
+    if (canary_sent_ && clock_type::now() - *canary_sent_ > cfg_.timeout) {
+        // Published but never heard back: the subscriber connection is deaf (or Redis hangs).
+        canary_ok_ = false;
+        canary_sent_.reset();
+        if (subscriber_->conn) subscriber_->conn->disconnect("canary did not come back");
+    }
+    if (!canary_sent_) send_canary();
+    canary_timer_.expires_after(cfg_.canary_interval);
+    canary_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec) self->canary_tick();
+    });
+}
+
+void redis_bus::send_canary() {
+    if (!subscriber_->conn || !subscriber_->conn->up() || !topics_.in_force()) return;
+    const std::string payload = std::string(canary_prefix) + std::to_string(++canary_seq_);
+    auto weak = weak_from_this();
+    const bool sent = commands_->conn && commands_->conn->command(
+        {"PUBLISH", canary_channel_, payload}, [weak](const redisReply* reply) {
+            auto self = weak.lock();
+            if (self && (reply == nullptr || reply->type != REDIS_REPLY_INTEGER)) {
+                self->canary_ok_ = false;
+                self->canary_sent_.reset();
+            }
+        });
+    if (sent) canary_sent_ = clock_type::now();
+}
+
+void redis_bus::update_gauges() {
+    auto& r = stats_.redis;
+    r.command_up = commands_->conn && commands_->conn->up();
+    r.subscriber_up = subscriber_->conn && subscriber_->conn->up();
+    r.ready = ready();
+    r.topics = topics_.wanted();
+}
+
+}  // namespace wsgate

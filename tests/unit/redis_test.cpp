@@ -1,0 +1,98 @@
+#include <wsgate/redis/redis_address.hpp>
+#include <wsgate/redis/subscription_tracker.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+using namespace wsgate;
+
+TEST(redis_address, parses_host_port_password_and_db) {
+    auto a = parse_redis_url("redis://:s%40cret@cache.internal:6380/3");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->host, "cache.internal");
+    EXPECT_EQ(a->port, 6380);
+    EXPECT_EQ(a->password, "s@cret");
+    EXPECT_TRUE(a->username.empty());
+    EXPECT_EQ(a->db, 3u);
+}
+
+TEST(redis_address, defaults_to_port_6379_db_0_and_no_auth) {
+    auto a = parse_redis_url("redis://127.0.0.1");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->port, 6379);
+    EXPECT_EQ(a->db, 0u);
+    EXPECT_TRUE(a->password.empty());
+}
+
+TEST(redis_address, takes_an_acl_user) {
+    auto a = parse_redis_url("redis://gw:pw@h:1");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->username, "gw");
+    EXPECT_EQ(a->password, "pw");
+}
+
+TEST(redis_address, refuses_malformed_urls) {
+    for (const char* url : {"", "http://h:1", "redis://", "redis://:6379", "redis://h:0",
+                            "redis://h:65536", "redis://h:x", "redis://h/16", "redis://h/",
+                            "redis://pw@h", "redis://:@h", "redis://:%zz@h", "redis://h h",
+                            "redis://:p%4@h"})
+        EXPECT_FALSE(parse_redis_url(url).has_value()) << url;
+}
+
+namespace {
+std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+}  // namespace
+
+TEST(subscription_tracker, batches_changes_and_cancels_what_came_and_went) {
+    subscription_tracker t;
+    t.want("a");
+    t.want("b");
+    t.want("c");
+    t.drop("c");  // came and went before the batch: no command at all
+    auto b = t.take_batch();
+    EXPECT_EQ(sorted(b.subscribe), (std::vector<std::string>{"a", "b"}));
+    EXPECT_TRUE(b.unsubscribe.empty());
+    EXPECT_TRUE(t.take_batch().empty());
+    t.drop("a");
+    t.want("d");
+    b = t.take_batch();
+    EXPECT_EQ(b.subscribe, std::vector<std::string>{"d"});
+    EXPECT_EQ(b.unsubscribe, std::vector<std::string>{"a"});
+}
+
+TEST(subscription_tracker, is_in_force_only_when_every_wanted_channel_is_confirmed) {
+    subscription_tracker t;
+    EXPECT_TRUE(t.in_force());
+    t.want("a");
+    t.want("b");
+    EXPECT_FALSE(t.in_force());
+    t.take_batch();
+    t.confirmed("a", true);
+    EXPECT_FALSE(t.in_force());
+    t.confirmed("b", true);
+    EXPECT_TRUE(t.in_force());
+    t.want("c");
+    EXPECT_FALSE(t.in_force()) << "a change not yet sent";
+}
+
+TEST(subscription_tracker, reset_asks_for_everything_still_wanted) {
+    subscription_tracker t;
+    t.want("a");
+    t.want("b");
+    t.take_batch();
+    t.confirmed("a", true);
+    t.confirmed("b", true);
+    t.drop("b");
+    t.take_batch();
+    t.reset();  // the subscriber connection was lost
+    EXPECT_FALSE(t.in_force());
+    auto b = t.take_batch();
+    EXPECT_EQ(b.subscribe, std::vector<std::string>{"a"});
+    EXPECT_TRUE(b.unsubscribe.empty()) << "a new connection has nothing to unsubscribe";
+    t.confirmed("a", true);
+    EXPECT_TRUE(t.in_force());
+}
