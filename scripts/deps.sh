@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages wsgate needs to build and test, when any is missing.
+# Installs the Debian 12 packages wsgate needs, when any is missing.
+#   scripts/deps.sh          to build and run
+#   scripts/deps.sh --test   also what the tests run: redis-server, haproxy, docker-compose
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(libgtest-dev libgmock-dev redis-server redis-tools haproxy docker-compose)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
