@@ -230,32 +230,32 @@ void redis_connection::on_pubsub_c(redisAsyncContext*, void* reply, void* privda
     }
 }
 
-void redis_connection::add_read_c(void* p) {
-    auto* ctx = static_cast<redisAsyncContext*>(p);
+redis_connection* redis_connection::owner_of(void* hook_data) {
+    auto* ctx = static_cast<redisAsyncContext*>(hook_data);
     auto* self = WSGATE_SELF(ctx);
-    if (self->ctx_ != ctx) return;
-    self->want_read_ = true;
-    self->arm_read();
+    return self->ctx_ == ctx ? self : nullptr;
+}
+
+void redis_connection::add_read_c(void* p) {
+    if (auto* self = owner_of(p)) {
+        self->want_read_ = true;
+        self->arm(false);
+    }
 }
 
 void redis_connection::del_read_c(void* p) {
-    auto* ctx = static_cast<redisAsyncContext*>(p);
-    auto* self = WSGATE_SELF(ctx);
-    if (self->ctx_ == ctx) self->want_read_ = false;
+    if (auto* self = owner_of(p)) self->want_read_ = false;
 }
 
 void redis_connection::add_write_c(void* p) {
-    auto* ctx = static_cast<redisAsyncContext*>(p);
-    auto* self = WSGATE_SELF(ctx);
-    if (self->ctx_ != ctx) return;
-    self->want_write_ = true;
-    self->arm_write();
+    if (auto* self = owner_of(p)) {
+        self->want_write_ = true;
+        self->arm(true);
+    }
 }
 
 void redis_connection::del_write_c(void* p) {
-    auto* ctx = static_cast<redisAsyncContext*>(p);
-    auto* self = WSGATE_SELF(ctx);
-    if (self->ctx_ == ctx) self->want_write_ = false;
+    if (auto* self = owner_of(p)) self->want_write_ = false;
 }
 
 // hiredis frees a context it gave up on (EOF, I/O error) and calls this first: the one
@@ -271,16 +271,22 @@ void redis_connection::cleanup_c(void* p) {
 
 // ---- readiness waits ----
 
-void redis_connection::arm_read() {
-    if (read_armed_ || !socket_) return;
-    read_armed_ = true;
-    socket_->async_wait(net::posix::descriptor_base::wait_read,
-                        [weak = weak_from_this(), gen = generation_](boost::system::error_code ec) {
+void redis_connection::arm(bool write) {
+    bool& armed = write ? write_armed_ : read_armed_;
+    if (armed || !socket_) return;
+    armed = true;
+    using base = net::posix::descriptor_base;
+    socket_->async_wait(write ? base::wait_write : base::wait_read,
+                        [weak = weak_from_this(), gen = generation_, write](
+                            boost::system::error_code ec) {
                             auto self = weak.lock();
                             if (!self || gen != self->generation_) return;
-                            self->read_armed_ = false;
+                            (write ? self->write_armed_ : self->read_armed_) = false;
                             if (ec) return;
-                            self->on_readable();
+                            if (write)
+                                self->on_writable();
+                            else
+                                self->on_readable();
                         });
 }
 
@@ -293,21 +299,13 @@ void redis_connection::on_readable() {
         socket_->io_control(available, ec);
         if (ec || available.get() == 0) break;
     }
-    if (want_read_) arm_read();
+    if (want_read_) arm(false);
 }
 
-void redis_connection::arm_write() {
-    if (write_armed_ || !socket_) return;
-    write_armed_ = true;
-    socket_->async_wait(net::posix::descriptor_base::wait_write,
-                        [weak = weak_from_this(), gen = generation_](boost::system::error_code ec) {
-                            auto self = weak.lock();
-                            if (!self || gen != self->generation_) return;
-                            self->write_armed_ = false;
-                            if (ec || self->ctx_ == nullptr || !self->want_write_) return;
-                            redisAsyncHandleWrite(self->ctx_);
-                            if (self->want_write_) self->arm_write();
-                        });
+void redis_connection::on_writable() {
+    if (ctx_ == nullptr || !want_write_) return;
+    redisAsyncHandleWrite(ctx_);
+    if (want_write_) arm(true);
 }
 
 #undef WSGATE_SELF

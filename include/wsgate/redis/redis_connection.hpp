@@ -71,9 +71,10 @@ private:
     static void del_write_c(void* self);
     static void cleanup_c(void* self);
 
-    void arm_read();
+    static redis_connection* owner_of(void* hook_data);
+    void arm(bool write);
     void on_readable();
-    void arm_write();
+    void on_writable();
     void on_connected(int status);
     void become_up();
     void forget_context();
