@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libboost1.81-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libboost1.81-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libssl-dev
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(libgtest-dev libgmock-dev redis-server redis-tools haproxy docker-compose)

@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DWSGATE_BUILD_TESTS=OFF >/dev/null
-cmake --build build --target wsgate -j"$(nproc)"
-exec build/wsgate --config config/wsgate.json "$@"
+cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWSGATE_BUILD_TESTS=OFF >/dev/null
+cmake --build build-release --target wsgate -j"$(nproc)"
+exec build-release/wsgate --config config/wsgate.json "$@"

@@ -88,49 +88,100 @@ std::int64_t now_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+constexpr const char* target_keys[] = {"channel", "user", "connection", "broadcast",
+                                      "reply_to"};
+
+bool is_target_key(const std::string& key) {
+    return std::find(std::begin(target_keys), std::end(target_keys), key) != std::end(target_keys);
+}
+
+// The one target of a publish: channel, user, connection, broadcast, or reply_to (one client
+// request, answered as a reply).
+std::optional<publish_error> parse_target(const json& j, const protocol::name_rules& names,
+                                          envelope& out) {
+    if (auto it = j.find("broadcast"); it != j.end()) {
+        if (*it != true) return publish_error{"invalid_target", "broadcast must be true"};
+        out.kind = target_kind::broadcast;
+        return std::nullopt;
+    }
+    const json* value = nullptr;
+    std::string key;
+    if (auto it = j.find("reply_to"); it != j.end()) {
+        const auto connection = it->is_object() ? it->find("connection") : it->end();
+        const auto id = it->is_object() ? it->find("id") : it->end();
+        const bool id_ok = id != it->end() && (id->is_number() || (id->is_string() &&
+                                                                   id->get_ref<const std::string&>()
+                                                                           .size() <= 64));
+        if (connection == it->end() || !id_ok)
+            return publish_error{"invalid_target",
+                                 "reply_to must be {\"connection\": <id>, \"id\": <request id>}"};
+        out.frame = frame_kind::reply;
+        out.reply_id = id->dump();
+        value = &*connection;
+        key = "connection";
+    } else {
+        for (const char* k : {"channel", "user", "connection"}) {
+            if (auto found = j.find(k); found != j.end()) {
+                value = &*found;
+                key = k;
+            }
+        }
+    }
+    if (!value->is_string()) return publish_error{"invalid_target", key + " must be a string"};
+    out.target = value->get<std::string>();
+    out.kind = key == "channel" ? target_kind::channel
+               : key == "user"  ? target_kind::user
+                                : target_kind::connection;
+    if (!names.valid(out.target))
+        return out.kind == target_kind::channel
+                   ? publish_error{"invalid_channel", names.describe("channel")}
+                   : publish_error{"invalid_target", names.describe(key)};
+    return std::nullopt;
+}
+
+// What the clients get: an event (named), or, with `service`, a message or reply from it.
+std::optional<publish_error> parse_content(const json& j, envelope& out) {
+    auto event = j.find("event");
+    auto service = j.find("service");
+    if (service != j.end()) {
+        if (!service->is_string() || !protocol::valid_service_name(service->get<std::string>()))
+            return publish_error{"invalid_service",
+                                 "service must be 1-64 characters of [a-z0-9_-]"};
+        if (event != j.end())
+            return publish_error{"invalid_body", "a service's message has no event name"};
+        out.service = service->get<std::string>();
+        if (out.frame == frame_kind::event) out.frame = frame_kind::message;
+    } else if (out.frame == frame_kind::reply) {
+        return publish_error{"invalid_service", "a reply needs the service it comes from"};
+    } else {
+        if (event == j.end() || !event->is_string() ||
+            event->get_ref<const std::string&>().empty() ||
+            event->get_ref<const std::string&>().size() > max_event_name)
+            return publish_error{"invalid_event", "event must be a string of 1-128 characters"};
+        out.event = event->get<std::string>();
+    }
+    auto data = j.find("data");
+    out.data = data == j.end() ? "null" : data->dump();
+    return std::nullopt;
+}
+
 // Validates one publish object into `out`; the event id is assigned later.
 std::optional<publish_error> parse_publish(const json& j, const protocol::name_rules& names,
                                            envelope& out) {
     if (!j.is_object()) return publish_error{"invalid_body", "a publish request is a JSON object"};
-    static const char* const known[] = {"channel", "user", "connection", "broadcast", "event",
-                                        "data"};
     int targets = 0;
     for (const auto& item : j.items()) {
         const auto& key = item.key();
-        if (std::find(std::begin(known), std::end(known), key) == std::end(known))
+        if (is_target_key(key))
+            ++targets;
+        else if (key != "event" && key != "data" && key != "service")
             return publish_error{"invalid_body", "unknown field '" + key.substr(0, 64) + "'"};
-        if (key != "event" && key != "data") ++targets;
     }
     if (targets != 1)
         return publish_error{"invalid_target",
-                             "give exactly one of channel, user, connection, broadcast"};
-
-    if (auto it = j.find("broadcast"); it != j.end()) {
-        if (*it != true) return publish_error{"invalid_target", "broadcast must be true"};
-        out.kind = target_kind::broadcast;
-    } else {
-        const char* key = j.contains("channel") ? "channel" : j.contains("user") ? "user"
-                                                                                  : "connection";
-        const auto& value = j.at(key);
-        if (!value.is_string())
-            return publish_error{"invalid_target", std::string(key) + " must be a string"};
-        out.target = value.get<std::string>();
-        out.kind = key[0] == 'c' ? (key[1] == 'h' ? target_kind::channel : target_kind::connection)
-                                 : target_kind::user;
-        if (!names.valid(out.target))
-            return out.kind == target_kind::channel
-                       ? publish_error{"invalid_channel", names.describe("channel")}
-                       : publish_error{"invalid_target", names.describe(key)};
-    }
-
-    auto event = j.find("event");
-    if (event == j.end() || !event->is_string() || event->get_ref<const std::string&>().empty() ||
-        event->get_ref<const std::string&>().size() > max_event_name)
-        return publish_error{"invalid_event", "event must be a string of 1-128 characters"};
-    out.event = event->get<std::string>();
-    auto data = j.find("data");
-    out.data = data == j.end() ? "null" : data->dump();
-    return std::nullopt;
+                             "give exactly one of channel, user, connection, broadcast, reply_to"};
+    if (auto bad = parse_target(j, names, out)) return bad;
+    return parse_content(j, out);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <wsgate/bus/local_bus.hpp>
 #include <wsgate/bus/redis_bus.hpp>
+#include <wsgate/upstream/http_service.hpp>
 
 #include <wsgate/protocol/server_message.hpp>
 
@@ -19,6 +20,17 @@ namespace {
 tcp::endpoint resolve(const endpoint_config& e) {
     const std::string host = e.host == "localhost" ? "127.0.0.1" : e.host;
     return {net::ip::make_address(host), e.port};
+}
+
+// The JSON text clients receive for `e`.
+std::string client_text(const envelope& e) {
+    switch (e.frame) {
+        case frame_kind::message: return protocol::service_message(e.service, e.data);
+        case frame_kind::reply: return protocol::reply_message(e.reply_id, e.service, e.data);
+        case frame_kind::event: break;
+    }
+    const bool to_channel = e.kind == target_kind::channel;
+    return protocol::event_message(to_channel ? e.target : std::string(), e.event, e.id, e.data);
 }
 
 // How often shutdown checks whether every client has gone.
@@ -40,6 +52,9 @@ gateway::gateway(net::io_context& ioc, config cfg)
         api_ = std::make_shared<listener>(ioc, resolve(server.api_listen), state_,
                                           listener_role::api_only);
 
+    for (const auto& [name, service_cfg] : state_->cfg.services)
+        state_->services.emplace(name, std::make_shared<http_service>(ioc.get_executor(),
+                                                                      service_cfg));
     if (state_->cfg.redis.address) {
         auto redis = std::make_shared<redis_bus>(ioc.get_executor(), state_->cfg.redis,
                                                  server.instance_id, state_->stats);
@@ -83,10 +98,8 @@ void gateway::start() {
 
 void gateway::on_bus_message(const envelope& e) {
     ++state_->stats.events_received;
-    const bool to_channel = e.kind == target_kind::channel;
     // Serialized once here and shared by every recipient's queue.
-    const frame_ptr frame = make_text_frame(
-        protocol::event_message(to_channel ? e.target : std::string(), e.event, e.id, e.data));
+    const frame_ptr frame = make_text_frame(client_text(e));
     auto& hub = state_->clients;
     switch (e.kind) {
         case target_kind::channel: hub.send_to_channel(e.target, frame); break;

@@ -14,6 +14,15 @@ const char* to_string(target_kind k) {
     return "broadcast";
 }
 
+const char* to_string(frame_kind k) {
+    switch (k) {
+        case frame_kind::event: return "event";
+        case frame_kind::message: return "message";
+        case frame_kind::reply: return "reply";
+    }
+    return "event";
+}
+
 std::string instance_topic(std::string_view instance_id) {
     return "conn:" + std::string(instance_id);
 }
@@ -34,12 +43,24 @@ std::string topic_of(const envelope& e) {
     return broadcast_topic();
 }
 
+namespace {
+// A JSON text we produced ourselves, put back into a document.
+nlohmann::json json_text(const std::string& text) {
+    return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+}  // namespace
+
 std::string encode(const envelope& e) {
     nlohmann::json j = {
         {"v", envelope::version}, {"id", e.id},       {"origin", e.origin},
         {"kind", to_string(e.kind)}, {"target", e.target}, {"event", e.event},
         {"ts", e.timestamp_ms},
     };
+    if (e.frame != frame_kind::event) {
+        j["frame"] = to_string(e.frame);
+        j["service"] = e.service;
+    }
+    if (e.frame == frame_kind::reply) j["reply_id"] = json_text(e.reply_id);
     // data is JSON text already: splice it in rather than parse and re-serialize it.
     std::string out = j.dump();
     out.pop_back();
@@ -82,6 +103,20 @@ std::optional<envelope> decode_envelope(std::string_view text) {
         return std::nullopt;
     e.timestamp_ms = ts->get<std::int64_t>();
     e.data = data->dump();
+    if (auto frame = j.find("frame"); frame != j.end()) {
+        if (*frame == "message")
+            e.frame = frame_kind::message;
+        else if (*frame == "reply")
+            e.frame = frame_kind::reply;
+        else
+            return std::nullopt;
+        if (!string_field("service", e.service)) return std::nullopt;
+    }
+    if (e.frame == frame_kind::reply) {
+        auto id = j.find("reply_id");
+        if (id == j.end() || !(id->is_string() || id->is_number())) return std::nullopt;
+        e.reply_id = id->dump();
+    }
     return e;
 }
 

@@ -127,7 +127,22 @@ void redis_bus::subscribe(const std::string& topic) {
 
 void redis_bus::unsubscribe(const std::string& topic) {
     topics_.drop(topic);
+    release_waiting(topic);
     schedule_flush();
+}
+
+void redis_bus::when_subscribed(const std::string& topic, std::function<void()> in_force) {
+    if (topics_.is_confirmed(topic) && subscriber_->conn && subscriber_->conn->up())
+        return in_force();
+    waiting_[topic].push_back(std::move(in_force));
+}
+
+void redis_bus::release_waiting(const std::string& topic) {
+    auto it = waiting_.find(topic);
+    if (it == waiting_.end()) return;
+    auto callbacks = std::move(it->second);
+    waiting_.erase(it);
+    for (auto& cb : callbacks) cb();
 }
 
 bool redis_bus::ready() const {
@@ -166,7 +181,9 @@ void redis_bus::on_subscription(std::string_view channel, bool subscribed) {
     spdlog::debug("redis: {} {}", subscribed ? "subscribed" : "unsubscribed", channel);
     if (channel.substr(0, cfg_.prefix.size()) != cfg_.prefix) return;
     const bool was_in_force = topics_.in_force();
-    topics_.confirmed(std::string(channel.substr(cfg_.prefix.size())), subscribed);
+    const std::string topic(channel.substr(cfg_.prefix.size()));
+    topics_.confirmed(topic, subscribed);
+    if (subscribed) release_waiting(topic);
     // Every needed channel is back: prove the path end to end now rather than at the next tick.
     if (!was_in_force && topics_.in_force() && !canary_sent_) send_canary();
     update_gauges();

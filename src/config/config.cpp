@@ -1,5 +1,7 @@
 #include <wsgate/config/config.hpp>
 
+#include <wsgate/protocol/client_message.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -107,6 +109,16 @@ class value {
         return items;
     }
 
+    /// A JSON object: in the file as it is, as text (environment, flags) parsed from JSON.
+    json object(const std::string& what) const {
+        json parsed = is_text_ ? json::parse(raw_.get_ref<const std::string&>(), nullptr, false)
+                               : raw_;
+        if (!parsed.is_object()) fail(what);
+        return parsed;
+    }
+
+    const std::string& key() const { return key_; }
+
     /// Throws "<key>: must be <what> (got <value as JSON>)".
     [[noreturn]] void fail(const std::string& what) const {
         throw config_error(key_ + ": must be " + what + " (got " +
@@ -209,6 +221,74 @@ bool is_redis_prefix(std::string_view s) {
     return s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char ch) {
                return ch > ' ' && ch < 127;
            });
+}
+
+// http://host[:port][/path] of a webhook.
+bool parse_http_url(const std::string& url, service_config& out) {
+    constexpr std::string_view scheme = "http://";
+    if (url.compare(0, scheme.size(), scheme) != 0) return false;
+    std::string rest = url.substr(scheme.size());
+    const auto slash = rest.find('/');
+    out.path = slash == std::string::npos ? "/" : rest.substr(slash);
+    std::string authority = rest.substr(0, slash);
+    if (const auto colon = authority.rfind(':'); colon != std::string::npos) {
+        const auto port = value::parse_digits(authority.substr(colon + 1));
+        if (!port || *port == 0 || *port > 65535) return false;
+        out.port = static_cast<std::uint16_t>(*port);
+        authority.resize(colon);
+    }
+    out.host = authority;
+    return !authority.empty() &&
+           std::all_of(authority.begin(), authority.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+           }) &&
+           std::none_of(out.path.begin(), out.path.end(),
+                        [](char c) { return c <= ' ' || c == '#' || c == 127; });
+}
+
+// One service's object: {"transport": ..., "url": ..., ...}; `key` is "services.<name>".
+service_config parse_service(const std::string& key, const std::string& name, const json& spec) {
+    if (!protocol::valid_service_name(name))
+        throw config_error(key + ": a service name is 1-64 characters of [a-z0-9_-]");
+    if (!spec.is_object()) value(key, spec, false).fail("an object");
+    service_config s;
+    s.name = name;
+    for (const auto& [field, member] : spec.items()) {
+        const value v(key + "." + field, member, false);
+        if (field == "transport") {
+            s.transport = v.one_of({"http"});
+        } else if (field == "url") {
+            s.url = v.string("an http://host[:port][/path] URL");
+            if (!parse_http_url(s.url, s)) v.fail("an http://host[:port][/path] URL");
+        } else if (field == "secret") {
+            s.secret = v.string([](std::string_view t) { return t.size() >= 16 && t.size() <= 256; },
+                                "a secret of 16-256 characters");
+        } else if (field == "timeout_ms") {
+            s.timeout = v.duration(100, 600000);
+        } else if (field == "max_bytes") {
+            s.max_bytes = v.integer(1, 16 * 1024 * 1024);
+        } else if (field == "allow") {
+            s.users_only = v.one_of({"anyone", "users"}) == "users";
+        } else if (field == "max_connections") {
+            s.max_connections = v.integer(1, 1024);
+        } else if (field == "max_pending") {
+            s.max_pending = v.integer(1, 1000000);
+        } else {
+            throw config_error(v.key() + ": unknown key");
+        }
+    }
+    for (const char* required : {"transport", "url", "secret"}) {
+        if (!spec.contains(required)) throw config_error(key + "." + required + ": is required");
+    }
+    return s;
+}
+
+std::map<std::string, service_config> parse_services(const value& v) {
+    std::map<std::string, service_config> services;
+    const json all = v.object("an object of services, {\"<name>\": {\"transport\": ...}}");
+    for (const auto& [name, spec] : all.items())
+        services.emplace(name, parse_service(v.key() + "." + name, name, spec));
+    return services;
 }
 
 // ---- the option table ----
@@ -329,6 +409,9 @@ const std::vector<option>& options() {
         {"redis.canary_interval_ms", "500",
          "how often a canary message checks the round trip through Redis",
          [](config& c, const value& v) { c.redis.canary_interval = v.duration(50, 600000); }},
+        {"services", "{}",
+         "backend services clients may send to, as JSON (docs/services.md)",
+         [](config& c, const value& v) { c.services = parse_services(v); }},
         {"shutdown.drain_ms", "10000",
          "on SIGTERM/SIGINT, time allowed to close every client and flush",
          [](config& c, const value& v) { c.shutdown.drain = v.duration(0, 600000); }},

@@ -28,8 +28,23 @@ const char* to_string(client_error e) {
         case client_error::invalid_channel: return "invalid_channel";
         case client_error::too_many_subscriptions: return "too_many_subscriptions";
         case client_error::not_subscribed: return "not_subscribed";
+        case client_error::unknown_service: return "unknown_service";
+        case client_error::forbidden: return "forbidden";
+        case client_error::too_large: return "too_large";
+        case client_error::service_unavailable: return "service_unavailable";
+        case client_error::timeout: return "timeout";
+        case client_error::rejected: return "rejected";
     }
     return "unknown";
+}
+
+bool valid_service_name(std::string_view name) {
+    if (name.empty() || name.size() > 64) return false;
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
 }
 
 bool name_rules::valid(std::string_view name) const {
@@ -67,6 +82,17 @@ parse_result parse_client_message(std::string_view text, const name_rules& chann
     const auto& name = type->get_ref<const std::string&>();
     if (name == "ping") {
         req.type = request_type::ping;
+        return req;
+    }
+    if (name == "send") {
+        req.type = request_type::send;
+        auto service = doc.find("service");
+        if (service == doc.end())
+            return fail(client_error::missing_field, "service is required", req.id);
+        if (!service->is_string())
+            return fail(client_error::invalid_field, "service must be a string", req.id);
+        req.service = service->get<std::string>();
+        if (auto data = doc.find("data"); data != doc.end()) req.data = data->dump();
         return req;
     }
     if (name == "subscribe") {

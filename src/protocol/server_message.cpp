@@ -73,4 +73,24 @@ std::string event_message(std::string_view channel, std::string_view event,
     return out;
 }
 
+std::string service_message(std::string_view service, std::string_view data) {
+    std::string out = begin("message", std::nullopt);
+    out += ",\"service\":";
+    append_quoted(out, service);
+    out += ",\"data\":";
+    out += data;
+    out += '}';
+    return out;
+}
+
+std::string reply_message(std::string_view id, std::string_view service, std::string_view data) {
+    std::string out = begin("reply", std::string(id));
+    out += ",\"service\":";
+    append_quoted(out, service);
+    out += ",\"data\":";
+    out += data;
+    out += '}';
+    return out;
+}
+
 }  // namespace wsgate::protocol

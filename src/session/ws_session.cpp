@@ -60,9 +60,26 @@ void ws_session::on_accept(beast::error_code ec) {
     registered_ = true;
     ++state_->stats.connections_accepted;
     spdlog::debug("ws {}: open (user '{}')", id_, user_);
-    send(protocol::welcome_message(id_, user_, state_->cfg.heartbeat.interval));
     if (state_->draining) go_away(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
-    do_read();
+    // Welcome a user once events for the user reach this instance; then start reading.
+    auto welcome = [](ws_session& self) {
+        self.send(protocol::welcome_message(self.id_, self.user_,
+                                            self.state_->cfg.heartbeat.interval));
+        self.do_read();
+    };
+    if (user_.empty()) return welcome(*this);
+    after_subscribed(hub::user_topic(user_), welcome);
+}
+
+void ws_session::after_subscribed(const std::string& topic,
+                                  std::function<void(ws_session&)> then) {
+    bus* events = state_->events;
+    if (events == nullptr) return;
+    // Holds the session: before the welcome nothing else does. It cannot wait forever, since
+    // leaving the hub unsubscribes the topic, which calls back too.
+    events->when_subscribed(topic, [self = shared_from_this(), then = std::move(then)] {
+        if (self->registered_) then(*self);
+    });
 }
 
 void ws_session::do_read() {
@@ -85,15 +102,16 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
     do_read();
 }
 
+void ws_session::reject(protocol::client_error code, const std::string& message,
+                        const std::optional<std::string>& id) {
+    state_->stats.count_error("ws", protocol::to_string(code));
+    send(protocol::error_message(id, protocol::to_string(code), message));
+}
+
 void ws_session::handle_request(std::string_view text) {
     using protocol::client_error;
     auto& hub = state_->clients;
     auto parsed = protocol::parse_client_message(text, state_->names);
-    auto reject = [&](client_error code, const std::string& message,
-                      const std::optional<std::string>& id) {
-        state_->stats.count_error("ws", protocol::to_string(code));
-        send(protocol::error_message(id, protocol::to_string(code), message));
-    };
     if (auto* err = std::get_if<protocol::request_error>(&parsed))
         return reject(err->code, err->message, err->id);
 
@@ -107,14 +125,48 @@ void ws_session::handle_request(std::string_view text) {
                 return reject(client_error::too_many_subscriptions,
                               "at most " + std::to_string(max) + " subscriptions per connection",
                               req.id);
-            return send(protocol::ack_message(req.id));
+            // The ack promises every event published after it: wait until the bus (Redis)
+            // has the channel's subscription in force.
+            return after_subscribed(hub::channel_topic(req.channel),
+                                    [id = req.id](ws_session& self) {
+                                        self.send(protocol::ack_message(id));
+                                    });
         }
         case protocol::request_type::unsubscribe:
             if (!hub.unsubscribe(*this, req.channel))
                 return reject(client_error::not_subscribed, "not subscribed to " + req.channel,
                               req.id);
             return send(protocol::ack_message(req.id));
+        case protocol::request_type::send:
+            return forward(req);
     }
+}
+
+void ws_session::forward(const protocol::client_request& req) {
+    using protocol::client_error;
+    auto found = state_->services.find(req.service);
+    if (found == state_->services.end())
+        return reject(client_error::unknown_service, "no service named '" + req.service + "'",
+                      req.id);
+    service& target = *found->second;
+    const auto& cfg = target.config();
+    if (cfg.users_only && user_.empty())
+        return reject(client_error::forbidden, req.service + " takes messages from users only",
+                      req.id);
+    if (req.data.size() > cfg.max_bytes)
+        return reject(client_error::too_large,
+                      req.service + " takes at most " + std::to_string(cfg.max_bytes) + " bytes",
+                      req.id);
+    target.forward({id_, user_, req.id, req.data},
+                   [weak = weak_from_this(), id = req.id, name = req.service](service_result r) {
+                       auto self = std::static_pointer_cast<ws_session>(weak.lock());
+                       if (!self || self->close_reason_) return;
+                       if (r.what == service_result::outcome::failed)
+                           return self->reject(r.error, r.message, id);
+                       self->send(protocol::ack_message(id));
+                       if (r.what == service_result::outcome::replied)
+                           self->send(protocol::reply_message(id.value_or("null"), name, r.reply));
+                   });
 }
 
 void ws_session::send(const std::string& json) { ws_.next_layer().send(make_text_frame(json)); }

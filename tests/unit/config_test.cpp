@@ -153,7 +153,8 @@ std::set<std::string> help_keys() {
 void collect_keys(const json& object, const std::string& prefix, std::set<std::string>& keys) {
     for (const auto& [name, member] : object.items()) {
         std::string key = prefix.empty() ? name : prefix + "." + name;
-        if (member.is_object()) {
+        // A section nests keys; an empty object is the value of a key (services).
+        if (member.is_object() && !member.empty()) {
             collect_keys(member, key, keys);
         } else {
             keys.insert(key);
@@ -614,3 +615,41 @@ TEST(config, process_environment_yields_only_wsgate_variables) {
 }
 
 }  // namespace
+
+TEST(config, services_are_parsed_and_validated_from_file_and_flags) {
+    auto c = load({"--services",
+                   R"({"chatbot":{"transport":"http","url":"http://127.0.0.1:9000/chat",)"
+                   R"("secret":"0123456789abcdef","timeout_ms":1500,"allow":"users"}})"});
+    ASSERT_EQ(c.services.size(), 1u);
+    const auto& s = c.services.at("chatbot");
+    EXPECT_EQ(s.host, "127.0.0.1");
+    EXPECT_EQ(s.port, 9000);
+    EXPECT_EQ(s.path, "/chat");
+    EXPECT_EQ(s.timeout, std::chrono::milliseconds(1500));
+    EXPECT_TRUE(s.users_only);
+    EXPECT_EQ(s.max_bytes, 65536u);
+}
+
+TEST(config, bad_services_name_the_key_at_fault) {
+    const std::pair<const char*, const char*> cases[] = {
+        {R"({"Bad Name":{}})", "services.Bad Name:"},
+        {R"({"bot":{"transport":"carrier-pigeon","url":"http://h/","secret":"0123456789abcdef"}})",
+         "services.bot.transport:"},
+        {R"({"bot":{"transport":"http","url":"ftp://h/","secret":"0123456789abcdef"}})",
+         "services.bot.url:"},
+        {R"({"bot":{"transport":"http","url":"http://h/","secret":"short"}})",
+         "services.bot.secret:"},
+        {R"({"bot":{"transport":"http","url":"http://h/"}})", "services.bot.secret: is required"},
+        {R"({"bot":{"transport":"http","url":"http://h/","secret":"0123456789abcdef","x":1}})",
+         "services.bot.x: unknown key"},
+        {"not json", "services:"},
+    };
+    for (const auto& [text, expected] : cases) {
+        try {
+            load({"--services", text});
+            ADD_FAILURE() << "accepted " << text;
+        } catch (const wsgate::config_error& e) {
+            EXPECT_EQ(std::string(e.what()).rfind(expected, 0), 0u) << e.what();
+        }
+    }
+}

@@ -222,6 +222,9 @@ public:
     void subscribe(const std::string&) override {}
     void unsubscribe(const std::string&) override {}
     bool ready() const override { return false; }
+    void when_subscribed(const std::string&, std::function<void()> in_force) override {
+        in_force();
+    }
     void answer_all() {
         for (auto& [done, ok] : std::exchange(answers_, {})) done(ok);
     }

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 
 #include <wsgate/bus/bus.hpp>
@@ -8,6 +10,7 @@
 #include <wsgate/hub/hub.hpp>
 #include <wsgate/metrics/metrics.hpp>
 #include <wsgate/protocol/client_message.hpp>
+#include <wsgate/upstream/service.hpp>
 
 namespace wsgate {
 
@@ -27,6 +30,8 @@ struct shared_state {
     hub clients;
     bus* events = nullptr;  ///< set by the gateway; cleared before it goes away
     bool draining = false;  ///< shutdown has begun
+    /// Backend services by name (docs/services.md); they live as long as the io_context runs.
+    std::map<std::string, std::shared_ptr<service>, std::less<>> services;
 
     std::string next_connection_id() {
         return cfg.server.instance_id + '-' + std::to_string(++connection_seq_);

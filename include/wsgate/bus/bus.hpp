@@ -24,6 +24,10 @@ public:
     virtual void publish(const envelope& e, publish_callback done) = 0;
     virtual void subscribe(const std::string& topic) = 0;
     virtual void unsubscribe(const std::string& topic) = 0;
+    /// Calls `in_force` once envelopes on `topic` are delivered here (at once when they
+    /// already are): what is published after that reaches this instance. Also called when
+    /// the topic is unsubscribed before that, so that no caller waits forever.
+    virtual void when_subscribed(const std::string& topic, std::function<void()> in_force) = 0;
     /// True while the bus delivers: publications are accepted and subscriptions are in force.
     virtual bool ready() const = 0;
 

@@ -12,6 +12,12 @@ enum class target_kind { channel, user, connection, broadcast };
 
 const char* to_string(target_kind k);
 
+/// What the clients receive: an `event` (from a publisher), a `message` a service pushes, or a
+/// `reply` a service gives to one client request.
+enum class frame_kind { event, message, reply };
+
+const char* to_string(frame_kind k);
+
 /// One event on its way from an ingest point to the clients of every instance.
 struct envelope {
     static constexpr int version = 1;
@@ -20,8 +26,11 @@ struct envelope {
     std::string origin;  ///< instance id of the gateway that ingested it
     target_kind kind = target_kind::broadcast;
     std::string target;  ///< channel, user or connection id; empty for broadcast
-    std::string event;   ///< event name
+    std::string event;   ///< event name (events only)
     std::string data;    ///< the event's data as JSON text
+    frame_kind frame = frame_kind::event;
+    std::string service;   ///< the service a message or reply comes from
+    std::string reply_id;  ///< replies: the client request's id, as JSON text
     std::int64_t timestamp_ms = 0;  ///< ingest time, Unix epoch milliseconds
 };
 

@@ -5,6 +5,8 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -38,6 +40,7 @@ public:
     void subscribe(const std::string& topic) override;
     void unsubscribe(const std::string& topic) override;
     bool ready() const override;
+    void when_subscribed(const std::string& topic, std::function<void()> in_force) override;
 
 private:
     struct link;  // one connection, its retry timer and failure count
@@ -52,6 +55,7 @@ private:
     void canary_tick();
     void send_canary();
     void update_gauges();
+    void release_waiting(const std::string& topic);
 
     boost::asio::any_io_executor ex_;
     config::redis_section cfg_;
@@ -61,6 +65,8 @@ private:
     std::unique_ptr<link> commands_;
     std::unique_ptr<link> subscriber_;
     subscription_tracker topics_;
+    /// Callers of when_subscribed() waiting for Redis to confirm their topic.
+    std::unordered_map<std::string, std::vector<std::function<void()>>> waiting_;
     bool flush_posted_ = false;
 
     boost::asio::steady_timer canary_timer_;

@@ -18,6 +18,22 @@ struct endpoint_config {
     std::uint16_t port = 0;
 };
 
+/// A backend service clients can send messages to (docs/services.md).
+struct service_config {
+    std::string name;
+    std::string transport;  ///< "http"
+    std::string url;        ///< as configured
+    std::string host;       ///< parsed from url
+    std::uint16_t port = 80;
+    std::string path = "/";
+    std::string secret;  ///< HMAC-SHA256 key for request signatures
+    std::chrono::milliseconds timeout{5000};
+    std::size_t max_bytes = 64 * 1024;
+    bool users_only = false;  ///< allow: "users"
+    std::size_t max_connections = 16;
+    std::size_t max_pending = 1024;
+};
+
 /// The whole configuration of one wsgate process. Defaults are the documented ones
 /// (docs/configuration.md, config/wsgate.json).
 struct config {
@@ -67,6 +83,8 @@ struct config {
         std::chrono::milliseconds reconnect_max{1000};
         std::chrono::milliseconds canary_interval{500};
     } redis;
+
+    std::map<std::string, service_config> services;
 
     struct shutdown_section {
         std::chrono::milliseconds drain{10000};

@@ -17,6 +17,12 @@ enum class client_error {
     invalid_channel,
     too_many_subscriptions,
     not_subscribed,
+    unknown_service,
+    forbidden,
+    too_large,
+    service_unavailable,
+    timeout,
+    rejected,
 };
 
 /// The code as it appears in `error` frames and metric labels.
@@ -32,12 +38,17 @@ struct name_rules {
     std::string describe(std::string_view what) const;
 };
 
-enum class request_type { subscribe, unsubscribe, ping };
+/// A backend service's name: 1-64 characters of [a-z0-9_-].
+bool valid_service_name(std::string_view name);
+
+enum class request_type { subscribe, unsubscribe, ping, send };
 
 /// One well-formed client request.
 struct client_request {
     request_type type = request_type::ping;
     std::string channel;            ///< subscribe / unsubscribe
+    std::string service;            ///< send: the service's name
+    std::string data = "null";      ///< send: the message, as JSON text
     std::optional<std::string> id;  ///< the request's `id`, as JSON text, echoed verbatim
 };
 

@@ -20,4 +20,9 @@ std::string error_message(const std::optional<std::string>& id, std::string_view
 std::string event_message(std::string_view channel, std::string_view event,
                           std::string_view event_id, std::string_view data);
 
+/// A message a service pushes to the client.
+std::string service_message(std::string_view service, std::string_view data);
+/// A service's answer to the client's request `id` (JSON text).
+std::string reply_message(std::string_view id, std::string_view service, std::string_view data);
+
 }  // namespace wsgate::protocol

@@ -32,6 +32,9 @@ public:
     void reset();
 
     bool has_changes() const { return !dirty_.empty(); }
+    bool is_confirmed(const std::string& channel) const {
+        return confirmed_.count(channel) != 0 && wanted_.count(channel) != 0;
+    }
     /// True when every wanted channel is confirmed subscribed.
     bool in_force() const;
     std::size_t wanted() const { return wanted_.size(); }

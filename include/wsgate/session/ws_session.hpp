@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <wsgate/app/shared_state.hpp>
 #include <wsgate/hub/subscriber.hpp>
 #include <wsgate/session/ws_transport.hpp>
+#include <wsgate/upstream/service.hpp>
 
 namespace wsgate {
 
@@ -37,6 +39,12 @@ private:
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t n);
     void handle_request(std::string_view text);
+    /// Runs `then` once the bus delivers `topic` here (unless the session is gone by then).
+    void after_subscribed(const std::string& topic, std::function<void(ws_session&)> then);
+    /// A `send` to a backend service.
+    void forward(const protocol::client_request& req);
+    void reject(protocol::client_error code, const std::string& message,
+                const std::optional<std::string>& id);
     void send(const std::string& json);
     void close(close_reason why, const boost::beast::websocket::close_reason& frame);
     void finish(boost::beast::error_code ec);
