@@ -89,3 +89,20 @@ TEST(local_bus, unsubscribed_topics_stop_delivery) {
     ioc.run();
     EXPECT_EQ(got, 0) << "subscription state at delivery time decides";
 }
+
+TEST(envelope, messages_and_replies_keep_service_and_request_id_across_the_wire) {
+    auto e = make(target_kind::connection, "i-3");
+    e.frame = frame_kind::reply;
+    e.service = "chatbot";
+    e.reply_id = R"("req-9")";
+    auto back = decode_envelope(encode(e));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->frame, frame_kind::reply);
+    EXPECT_EQ(back->service, "chatbot");
+    EXPECT_EQ(back->reply_id, R"("req-9")");
+    e.frame = frame_kind::message;
+    back = decode_envelope(encode(e));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->frame, frame_kind::message);
+    EXPECT_EQ(back->service, "chatbot");
+}

@@ -140,3 +140,27 @@ TEST(frame, header_length_follows_rfc6455) {
         EXPECT_EQ(f->substr(header), payload);
     }
 }
+
+TEST(protocol, send_carries_service_and_data_as_json_text) {
+    auto req = parse_ok(R"({"type":"send","service":"chatbot","id":7,"data":{"text":"hi"}})");
+    EXPECT_EQ(req.type, request_type::send);
+    EXPECT_EQ(req.service, "chatbot");
+    EXPECT_EQ(json::parse(req.data)["text"], "hi");
+    EXPECT_EQ(parse_ok(R"({"type":"send","service":"x"})").data, "null");
+    EXPECT_EQ(parse_bad(R"({"type":"send"})").code, client_error::missing_field);
+    EXPECT_EQ(parse_bad(R"({"type":"send","service":1})").code, client_error::invalid_field);
+}
+
+TEST(protocol, replies_and_messages_name_their_service) {
+    auto reply = json::parse(reply_message("7", "chatbot", R"({"t":1})"));
+    EXPECT_EQ(reply["type"], "reply");
+    EXPECT_EQ(reply["id"], 7);
+    EXPECT_EQ(reply["service"], "chatbot");
+    EXPECT_EQ(reply["data"]["t"], 1);
+    auto message = json::parse(service_message("chatbot", "[1]"));
+    EXPECT_EQ(message["type"], "message");
+    EXPECT_FALSE(message.contains("id"));
+    EXPECT_TRUE(valid_service_name("chat-bot_2"));
+    EXPECT_FALSE(valid_service_name("Chat"));
+    EXPECT_FALSE(valid_service_name(""));
+}

@@ -122,6 +122,35 @@ TEST_F(rest_api_fixture, bad_publish_bodies_get_400_with_stable_codes) {
     EXPECT_EQ((state_.stats.errors[{"rest", "invalid_target"}]), 5u);
 }
 
+TEST_F(rest_api_fixture, services_publish_messages_and_replies) {
+    bus_.subscribe("conn:inst");
+    bus_.subscribe("user:alice");
+    ASSERT_EQ(post("/api/v1/publish",
+                   R"({"reply_to":{"connection":"inst-4","id":"q"},"service":"chatbot"})")
+                  .status,
+              202);
+    ASSERT_EQ(post("/api/v1/publish", R"({"user":"alice","service":"chatbot","data":1})").status,
+              202);
+    auto got = run_bus();
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].frame, frame_kind::reply);
+    EXPECT_EQ(got[0].target, "inst-4");
+    EXPECT_EQ(got[0].reply_id, R"("q")");
+    EXPECT_EQ(got[1].frame, frame_kind::message);
+    EXPECT_EQ(got[1].service, "chatbot");
+
+    const std::pair<const char*, const char*> bad[] = {
+        {R"({"reply_to":{"connection":"inst-4","id":1}})", "invalid_service"},
+        {R"({"reply_to":{"connection":"inst-4"},"service":"b"})", "invalid_target"},
+        {R"({"reply_to":{"connection":"inst-4","id":1},"channel":"x","service":"b"})",
+         "invalid_target"},
+        {R"({"user":"u","service":"Bad Name"})", "invalid_service"},
+        {R"({"user":"u","service":"bot","event":"e"})", "invalid_body"},
+    };
+    for (const auto& [body, code] : bad) EXPECT_EQ(code_of(post("/api/v1/publish", body)), code)
+                                             << body;
+}
+
 TEST_F(rest_api_fixture, routes_methods_and_media_types) {
     EXPECT_EQ(get("/healthz").status, 200);
     EXPECT_EQ(get("/readyz").status, 200);
