@@ -150,7 +150,7 @@ private:
         const bool reusable = response.keep_alive();
         if (!reusable) close();
         owner_.complete(job_, std::move(r));
-        owner_.finished(shared_from_this(), reusable);
+        owner_.finished(shared_from_this(), job_.client, reusable);
     }
 
     void fail(const beast::error_code& ec, const char* what) {
@@ -159,7 +159,7 @@ private:
         // A reused connection the service closed while idle: try once more on a new one.
         if (reused_ && !job_.retried && is_stale_keep_alive(ec)) {
             job_.retried = true;
-            owner_.finished(shared_from_this(), false);
+            owner_.finished(shared_from_this(), job_.client, false);
             return owner_.retry(std::move(job_));
         }
         if (ec == beast::error::timeout)
@@ -170,7 +170,7 @@ private:
             owner_.complete(job_, failure(protocol::client_error::service_unavailable,
                                           cfg.name + " is unavailable (" + what + ": " +
                                               ec.message() + ")"));
-        owner_.finished(shared_from_this(), false);
+        owner_.finished(shared_from_this(), job_.client, false);
     }
 
     http_service& owner_;
@@ -192,7 +192,8 @@ http_service::~http_service() {
 }
 
 void http_service::forward(client_message m, result_handler done) {
-    job j{webhook_body(cfg_.name, m), std::move(done), clock_type::now() + cfg_.timeout};
+    job j{m.connection_id, webhook_body(cfg_.name, m), std::move(done),
+          clock_type::now() + cfg_.timeout};
     if (waiting_.size() >= cfg_.max_pending) {
         return complete(j, failure(protocol::client_error::service_unavailable,
                                    cfg_.name + " has too many messages waiting"));
@@ -202,7 +203,13 @@ void http_service::forward(client_message m, result_handler done) {
 }
 
 void http_service::dispatch() {
-    while (!waiting_.empty() && (!idle_.empty() || open_ < cfg_.max_connections)) {
+    // Oldest first, skipping clients that already have a message at the service.
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+        if (idle_.empty() && open_ >= cfg_.max_connections) break;
+        if (busy_clients_.count(it->client) != 0) {
+            ++it;
+            continue;
+        }
         std::shared_ptr<connection> c;
         if (!idle_.empty()) {
             c = std::move(idle_.back());
@@ -211,14 +218,17 @@ void http_service::dispatch() {
             c = std::make_shared<connection>(*this);
             ++open_;
         }
-        job j = std::move(waiting_.front());
-        waiting_.pop_front();
+        busy_clients_.insert(it->client);
+        job j = std::move(*it);
+        it = waiting_.erase(it);
         c->run(std::move(j));
     }
     expire_waiting();
 }
 
-void http_service::finished(const std::shared_ptr<connection>& c, bool reusable) {
+void http_service::finished(const std::shared_ptr<connection>& c, const std::string& client,
+                            bool reusable) {
+    busy_clients_.erase(client);
     if (reusable)
         idle_.push_back(c);
     else

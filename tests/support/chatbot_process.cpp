@@ -1,0 +1,109 @@
+#include "chatbot_process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <iostream>
+#include <regex>
+#include <signal.h>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "child_process.hpp"
+
+// The path of the wsgate-chatbot executable. Without it this file still compiles (so that the
+// support library builds before the example is wired into CMake); starting the bot then throws.
+#ifndef WSGATE_CHATBOT_BINARY
+#define WSGATE_CHATBOT_BINARY ""
+#endif
+
+namespace wsgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto startup_timeout = 10s;
+constexpr const char* log_name = "chatbot.log";
+
+std::vector<std::string> bot_arguments(const std::string& secret,
+                                       std::optional<std::uint16_t> gateway_port,
+                                       const std::string& api_key) {
+    std::vector<std::string> args{WSGATE_CHATBOT_BINARY, "--listen", "127.0.0.1:0", "--secret",
+                                  secret};
+    if (gateway_port) {
+        args.insert(args.end(),
+                    {"--gateway", "http://127.0.0.1:" + std::to_string(*gateway_port)});
+    }
+    if (!api_key.empty()) {
+        args.insert(args.end(), {"--api-key", api_key});
+    }
+    return args;
+}
+
+}  // namespace
+
+chatbot_process::chatbot_process(const std::string& secret,
+                                 std::optional<std::uint16_t> gateway_port,
+                                 const std::string& api_key) {
+    if (std::string(WSGATE_CHATBOT_BINARY).empty()) {
+        throw std::runtime_error(
+            "WSGATE_CHATBOT_BINARY is not defined: add it to wsgate_test_support");
+    }
+    pid_ = spawn_logged(bot_arguments(secret, gateway_port, api_key),
+                        (dir_.path() / log_name).string());
+    try {
+        wait_for_listening_line();
+    } catch (...) {
+        kill();
+        throw;
+    }
+}
+
+chatbot_process::~chatbot_process() {
+    kill();
+    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0) {
+        std::cerr << "---- wsgate-chatbot log (port " << port_ << ") ----\n"
+                  << tail_of(log_text(), 4000) << "\n---- end of wsgate-chatbot log ----\n";
+    }
+}
+
+std::string chatbot_process::url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void chatbot_process::kill() {
+    if (pid_ <= 0) {
+        return;
+    }
+    ::kill(pid_, SIGKILL);
+    reap_child(pid_, 5s);
+    pid_ = -1;
+}
+
+std::string chatbot_process::log_text() const { return dir_.read_file(log_name); }
+
+void chatbot_process::wait_for_listening_line() {
+    static const std::regex line(R"(chatbot listening on (\S+):(\d+)\n)");
+    const auto deadline = std::chrono::steady_clock::now() + startup_timeout;
+    for (;;) {
+        const std::string log = log_text();
+        std::smatch match;
+        if (std::regex_search(log, match, line)) {
+            port_ = static_cast<std::uint16_t>(std::stoi(match[2].str()));
+            return;
+        }
+        if (const auto status = reap_child(pid_, 0ms)) {
+            pid_ = -1;
+            throw std::runtime_error("wsgate-chatbot exited (status " + std::to_string(*status) +
+                                     ") before listening; log:\n" + tail_of(log, 4000));
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            throw std::runtime_error("no 'chatbot listening on HOST:PORT' line within 10 s; log:\n" +
+                                     tail_of(log, 4000));
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+}
+
+}  // namespace wsgate::test
