@@ -212,6 +212,7 @@ void ws_session::finish(beast::error_code ec) {
     state_->clients.remove(*this);
     registered_ = false;
     if (go_away_timer_) go_away_timer_->cancel();
+    for (auto& [name, svc] : state_->services) svc->client_left(id_);
 }
 
 }  // namespace wsgate

@@ -36,6 +36,8 @@ public:
 
     /// Hands `m` to the service; `done` runs exactly once, never inside this call.
     virtual void forward(client_message m, result_handler done) = 0;
+    /// The client with this connection id is gone: drop what the service holds for it.
+    virtual void client_left(const std::string& /*connection_id*/) {}
     const service_config& config() const { return cfg_; }
 
 protected:
