@@ -58,7 +58,9 @@ TEST(slow_consumer, client_that_stops_reading_is_closed_while_others_receive_eve
     // the stalled client, while the queue leaves the reader room to be scheduled late (the
     // machine may be busy).
     constexpr int event_count = 400;
-    gateway_process gw;
+    // The stalled client reads only after all 400 events went out, which takes seconds in a
+    // sanitizer build: give its close handshake that long before the server drops the socket.
+    gateway_process gw({"--timeouts.handshake_ms", "60000"});
     http_client api(gw.api_port());
     ws_client stalled, reader;
     stalled.set_receive_buffer(16 * 1024);
