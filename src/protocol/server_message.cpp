@@ -73,8 +73,9 @@ std::string event_message(std::string_view channel, std::string_view event,
     return out;
 }
 
-std::string service_message(std::string_view service, std::string_view data) {
-    std::string out = begin("message", std::nullopt);
+namespace {
+// `,"service":<service>,"data":<data>}`: how a service's frames end.
+std::string end_service_frame(std::string out, std::string_view service, std::string_view data) {
     out += ",\"service\":";
     append_quoted(out, service);
     out += ",\"data\":";
@@ -82,15 +83,14 @@ std::string service_message(std::string_view service, std::string_view data) {
     out += '}';
     return out;
 }
+}  // namespace
+
+std::string service_message(std::string_view service, std::string_view data) {
+    return end_service_frame(begin("message", std::nullopt), service, data);
+}
 
 std::string reply_message(std::string_view id, std::string_view service, std::string_view data) {
-    std::string out = begin("reply", std::string(id));
-    out += ",\"service\":";
-    append_quoted(out, service);
-    out += ",\"data\":";
-    out += data;
-    out += '}';
-    return out;
+    return end_service_frame(begin("reply", std::string(id)), service, data);
 }
 
 }  // namespace wsgate::protocol
