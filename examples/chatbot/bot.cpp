@@ -62,6 +62,28 @@ answer answer_for(const incoming_message& message) {
     return answer{200, text_body("echo: " + text)};
 }
 
+ws_answer ws_answer_for(const incoming_message& message) {
+    // A frame naming the request's id reaches the sender as the `reply` to it.
+    const auto to_sender = [&message](nlohmann::json data) {
+        nlohmann::json frame{{"data", std::move(data)}};
+        if (!message.id.is_null()) {
+            frame["id"] = message.id;
+        }
+        return frame;
+    };
+    if (!message.data.is_object() || !message.data.contains("text") ||
+        !message.data["text"].is_string()) {
+        return {ws_answer::action::send, to_sender(error_body("data.text must be a string"))};
+    }
+    const std::string text = message.data["text"].get<std::string>();
+    if (text == "push") return {ws_answer::action::send, {{"data", text_body("pushed")}}};
+    if (text == "close") return {ws_answer::action::close, nullptr};
+    if (const auto delay = slow_delay(text)) {
+        return {ws_answer::action::send, to_sender(text_body("slow")), *delay};
+    }
+    return {ws_answer::action::send, to_sender(text_body("echo: " + text))};
+}
+
 nlohmann::json publish_body(follow_up kind, const incoming_message& message) {
     const std::string service = message.service.empty() ? "chatbot" : message.service;
     if (kind == follow_up::push) {

@@ -41,6 +41,21 @@ struct answer {
 /// `{"text":"echo: <text>"}`. Without a string `data.text` → 400.
 answer answer_for(const incoming_message& message);
 
+/// What the bot does with one message on its WebSocket endpoint (`/ws-chat`).
+struct ws_answer {
+    enum class action { send, close };
+    action what = action::send;
+    nlohmann::json frame;                ///< send: the frame to send down
+    std::chrono::milliseconds delay{0};  ///< send it only after this long
+};
+
+/// Decides by `data.text`, as answer_for() does, for the WebSocket endpoint: "push" →
+/// `{"data":{"text":"pushed"}}`, "close" → close the WebSocket, "slow <ms>" →
+/// `{"id":<id>,"data":{"text":"slow"}}` after <ms>, anything else →
+/// `{"id":<id>,"data":{"text":"echo: <text>"}}` (no `id` when the client gave none). Without a
+/// string `data.text` → `{"id":<id>,"data":{"error":...}}`.
+ws_answer ws_answer_for(const incoming_message& message);
+
 /// The body to POST to the gateway's /api/v1/publish for `kind` (never follow_up::none).
 nlohmann::json publish_body(follow_up kind, const incoming_message& message);
 

@@ -5,6 +5,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -13,6 +14,7 @@
 
 #include "bot.hpp"
 #include "signature.hpp"
+#include "ws_chat_session.hpp"
 
 namespace chatbot {
 namespace {
@@ -20,6 +22,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
@@ -29,16 +32,21 @@ constexpr std::chrono::seconds write_timeout{10};
 /// Largest webhook body (the gateway's largest max_bytes plus the envelope).
 constexpr std::uint64_t max_body_bytes = 17 * 1024 * 1024;
 constexpr std::chrono::milliseconds accept_retry{100};
+/// The path of the WebSocket endpoint (the gateway's `websocket` transport).
+constexpr const char* ws_chat_path = "/ws-chat";
 
 /// One connection from the gateway: read a request, answer it (maybe after a delay), then read
-/// the next. Requests on other connections proceed meanwhile.
+/// the next. Requests on other connections proceed meanwhile. A signed WebSocket upgrade to
+/// /ws-chat hands the connection over to a ws_chat_session.
 class webhook_session : public std::enable_shared_from_this<webhook_session> {
   public:
-    webhook_session(tcp::socket socket, const std::string& secret, gateway_client& gateway)
+    webhook_session(tcp::socket socket, const std::string& secret, gateway_client& gateway,
+                    std::size_t& open_websockets)
         : stream_(std::move(socket)),
           delay_timer_(stream_.get_executor()),
           secret_(secret),
-          gateway_(gateway) {}
+          gateway_(gateway),
+          open_websockets_(open_websockets) {}
 
     void start() { read_request(); }
 
@@ -56,10 +64,31 @@ class webhook_session : public std::enable_shared_from_this<webhook_session> {
         const auto& request = parser_->get();
         version_ = request.version();
         keep_alive_ = request.keep_alive();
+        if (websocket::is_upgrade(request)) return upgrade();
         handle(request);
     }
 
+    /// A WebSocket upgrade: refused unless to /ws-chat and signed; else the stream moves on.
+    void upgrade() {
+        const auto& request = parser_->get();
+        if (request.target() != ws_chat_path) {
+            return send(404, error_body("no WebSocket endpoint here"));
+        }
+        const bool signed_ok = handshake_signature_valid(
+            secret_, request["X-Wsgate-Timestamp"], request["X-Wsgate-Connection"],
+            request["X-Wsgate-User"], request["X-Wsgate-Signature"],
+            std::chrono::system_clock::now());
+        if (!signed_ok) {
+            keep_alive_ = false;
+            return send(401, error_body("bad signature"));
+        }
+        start_ws_chat(std::move(stream_), parser_->release(), open_websockets_);
+    }
+
     void handle(const http::request<http::string_body>& request) {
+        if (request.method() == http::verb::get && request.target() == "/stats") {
+            return send(200, {{"websockets", open_websockets_}});
+        }
         if (!signed_by_gateway(request)) {
             return send(401, error_body("bad signature"));
         }
@@ -131,6 +160,7 @@ class webhook_session : public std::enable_shared_from_this<webhook_session> {
     net::steady_timer delay_timer_;
     const std::string& secret_;
     gateway_client& gateway_;
+    std::size_t& open_websockets_;
     unsigned version_ = 11;
     bool keep_alive_ = true;
     std::optional<nlohmann::json> publish_after_write_;
@@ -167,7 +197,8 @@ void chat_server::on_accept(error_code ec, tcp::socket socket) {
     }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<webhook_session>(std::move(socket), secret_, gateway_)->start();
+    std::make_shared<webhook_session>(std::move(socket), secret_, gateway_, open_websockets_)
+        ->start();
     do_accept();
 }
 

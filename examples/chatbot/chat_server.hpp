@@ -12,7 +12,9 @@
 namespace chatbot {
 
 /// The webhook server: accepts any number of keep-alive HTTP/1.1 connections from the gateway
-/// and answers every signed POST (on any path) with the bot's answer.
+/// and answers every signed POST (on any path) with the bot's answer. On the same port, a signed
+/// WebSocket upgrade to /ws-chat opens an upstream WebSocket (the `websocket` transport), and
+/// `GET /stats` answers `{"websockets": <open upstream WebSockets>}`.
 class chat_server {
   public:
     /// Binds and listens on opts.listen at once (throws boost::system::system_error).
@@ -34,6 +36,7 @@ class chat_server {
     boost::asio::steady_timer retry_timer_;
     std::string secret_;
     gateway_client& gateway_;
+    std::size_t open_websockets_ = 0;  ///< upstream WebSockets open now
 };
 
 }  // namespace chatbot

@@ -1,9 +1,11 @@
-// wsgate-chatbot: an example backend service for wsgate's `http` transport (docs/services.md).
+// wsgate-chatbot: an example backend service for wsgate's `http` and `websocket` transports
+// (docs/services.md).
 //
 //   wsgate-chatbot --listen 127.0.0.1:9000 --secret a-long-random-string
 //                  --gateway http://127.0.0.1:8080 --api-key k1
 //
-// Each client `send` arrives as a signed POST; the bot answers by `data.text` (see bot.hpp).
+// Each client `send` arrives as a signed POST, or as a frame on the signed upstream WebSocket at
+// /ws-chat (same port); the bot answers by `data.text` (see bot.hpp).
 // Single-threaded: one io_context serves every connection.
 
 #include <boost/asio/io_context.hpp>

@@ -71,8 +71,11 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
     return hex;
 }
 
-bool signature_valid(std::string_view secret, std::string_view timestamp, std::string_view body,
-                     std::string_view signature_header, std::chrono::system_clock::time_point now) {
+/// True when `signature_header` is `sha256=<hex>` of HMAC-SHA256(secret, signed_text), compared
+/// in constant time, and `timestamp` is fresh.
+static bool signed_text_valid(std::string_view secret, std::string_view timestamp,
+                       std::string_view signed_text, std::string_view signature_header,
+                       std::chrono::system_clock::time_point now) {
     constexpr std::string_view prefix = "sha256=";
     if (signature_header.substr(0, prefix.size()) != prefix) {
         return false;
@@ -81,12 +84,26 @@ bool signature_valid(std::string_view secret, std::string_view timestamp, std::s
     if (!received) {
         return false;
     }
-    std::string signed_text;
-    signed_text.reserve(timestamp.size() + 1 + body.size());
-    signed_text.append(timestamp).append(".").append(body);
     const digest expected = hmac_sha256(secret, signed_text);
     const bool match = CRYPTO_memcmp(expected.data(), received->data(), expected.size()) == 0;
     return match && timestamp_fresh(timestamp, now);
+}
+
+bool signature_valid(std::string_view secret, std::string_view timestamp, std::string_view body,
+                     std::string_view signature_header, std::chrono::system_clock::time_point now) {
+    std::string signed_text;
+    signed_text.reserve(timestamp.size() + 1 + body.size());
+    signed_text.append(timestamp).append(".").append(body);
+    return signed_text_valid(secret, timestamp, signed_text, signature_header, now);
+}
+
+bool handshake_signature_valid(std::string_view secret, std::string_view timestamp,
+                               std::string_view connection, std::string_view user,
+                               std::string_view signature_header,
+                               std::chrono::system_clock::time_point now) {
+    std::string signed_text;
+    signed_text.append(timestamp).append(".").append(connection).append(".").append(user);
+    return signed_text_valid(secret, timestamp, signed_text, signature_header, now);
 }
 
 }  // namespace chatbot

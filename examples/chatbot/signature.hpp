@@ -17,4 +17,11 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message);
 bool signature_valid(std::string_view secret, std::string_view timestamp, std::string_view body,
                      std::string_view signature_header, std::chrono::system_clock::time_point now);
 
+/// The same check for the handshake of an upstream WebSocket (`/ws-chat`), whose signature
+/// covers "<timestamp>.<connection>.<user>" (user empty for an anonymous client).
+bool handshake_signature_valid(std::string_view secret, std::string_view timestamp,
+                               std::string_view connection, std::string_view user,
+                               std::string_view signature_header,
+                               std::chrono::system_clock::time_point now);
+
 }  // namespace chatbot

@@ -7,6 +7,7 @@
 #include <wsgate/bus/local_bus.hpp>
 #include <wsgate/bus/redis_bus.hpp>
 #include <wsgate/upstream/http_service.hpp>
+#include <wsgate/upstream/ws_service.hpp>
 
 #include <wsgate/protocol/server_message.hpp>
 
@@ -52,9 +53,20 @@ gateway::gateway(net::io_context& ioc, config cfg)
         api_ = std::make_shared<listener>(ioc, resolve(server.api_listen), state_,
                                           listener_role::api_only);
 
-    for (const auto& [name, service_cfg] : state_->cfg.services)
-        state_->services.emplace(name, std::make_shared<http_service>(ioc.get_executor(),
-                                                                      service_cfg));
+    for (const auto& [name, service_cfg] : state_->cfg.services) {
+        if (service_cfg.transport == "websocket") {
+            auto push = [state = std::weak_ptr<shared_state>(state_)](const std::string& conn,
+                                                                      std::string text) {
+                if (auto s = state.lock())
+                    s->clients.send_to_connection(conn, make_text_frame(text));
+            };
+            state_->services.emplace(
+                name, std::make_shared<ws_service>(ioc.get_executor(), service_cfg, push));
+        } else {
+            state_->services.emplace(
+                name, std::make_shared<http_service>(ioc.get_executor(), service_cfg));
+        }
+    }
     if (state_->cfg.redis.address) {
         auto redis = std::make_shared<redis_bus>(ioc.get_executor(), state_->cfg.redis,
                                                  server.instance_id, state_->stats);

@@ -223,9 +223,8 @@ bool is_redis_prefix(std::string_view s) {
            });
 }
 
-// http://host[:port][/path] of a webhook.
-bool parse_http_url(const std::string& url, service_config& out) {
-    constexpr std::string_view scheme = "http://";
+// <scheme>host[:port][/path] of a service: http:// for webhooks, ws:// for WebSockets.
+bool parse_service_url(const std::string& url, std::string_view scheme, service_config& out) {
     if (url.compare(0, scheme.size(), scheme) != 0) return false;
     std::string rest = url.substr(scheme.size());
     const auto slash = rest.find('/');
@@ -256,10 +255,9 @@ service_config parse_service(const std::string& key, const std::string& name, co
     for (const auto& [field, member] : spec.items()) {
         const value v(key + "." + field, member, false);
         if (field == "transport") {
-            s.transport = v.one_of({"http"});
+            s.transport = v.one_of({"http", "websocket"});
         } else if (field == "url") {
-            s.url = v.string("an http://host[:port][/path] URL");
-            if (!parse_http_url(s.url, s)) v.fail("an http://host[:port][/path] URL");
+            s.url = v.string("an http:// or ws:// URL");
         } else if (field == "secret") {
             s.secret = v.string([](std::string_view t) { return t.size() >= 16 && t.size() <= 256; },
                                 "a secret of 16-256 characters");
@@ -280,6 +278,12 @@ service_config parse_service(const std::string& key, const std::string& name, co
     for (const char* required : {"transport", "url", "secret"}) {
         if (!spec.contains(required)) throw config_error(key + "." + required + ": is required");
     }
+    // The URL's scheme follows the transport: webhooks are http://, upstream sockets ws://.
+    const bool websocket = s.transport == "websocket";
+    const std::string what = websocket ? "a ws://host[:port][/path] URL for transport websocket"
+                                       : "an http://host[:port][/path] URL for transport http";
+    if (!parse_service_url(s.url, websocket ? "ws://" : "http://", s))
+        value(key + ".url", s.url, false).fail(what);
     return s;
 }
 

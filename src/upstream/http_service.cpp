@@ -31,14 +31,6 @@ constexpr std::size_t max_reply_bytes = 1024 * 1024;
 
 std::string json_quoted(std::string_view s) { return nlohmann::json(s).dump(); }
 
-service_result failure(protocol::client_error code, std::string message) {
-    service_result r;
-    r.what = service_result::outcome::failed;
-    r.error = code;
-    r.message = std::move(message);
-    return r;
-}
-
 bool is_stale_keep_alive(const beast::error_code& ec) {
     return ec == http::error::end_of_stream || ec == net::error::eof ||
            ec == net::error::connection_reset || ec == net::error::broken_pipe;
@@ -95,10 +87,7 @@ private:
 
     void send() {
         const auto& cfg = owner_.config();
-        const std::string timestamp = std::to_string(
-            std::chrono::duration_cast<std::chrono::seconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count());
+        const std::string timestamp = unix_timestamp();
         request_ = {http::verb::post, cfg.path, 11};
         request_.set(http::field::host, cfg.host);
         request_.set(http::field::user_agent, "wsgate/" WSGATE_VERSION);
@@ -135,16 +124,16 @@ private:
             if (status != 204 && !body.empty()) {
                 auto reply = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
                 if (reply.is_discarded())
-                    r = failure(protocol::client_error::service_unavailable,
+                    r = service_result::failed(protocol::client_error::service_unavailable,
                                 name + " answered with something that is not JSON");
                 else
                     r = {service_result::outcome::replied, reply.dump(), {}, {}};
             }
         } else if (status >= 400 && status < 500) {
-            r = failure(protocol::client_error::rejected,
+            r = service_result::failed(protocol::client_error::rejected,
                         name + " refused the message (HTTP " + std::to_string(status) + ")");
         } else {
-            r = failure(protocol::client_error::service_unavailable,
+            r = service_result::failed(protocol::client_error::service_unavailable,
                         name + " failed (HTTP " + std::to_string(status) + ")");
         }
         const bool reusable = response.keep_alive();
@@ -163,11 +152,11 @@ private:
             return owner_.retry(std::move(job_));
         }
         if (ec == beast::error::timeout)
-            owner_.complete(job_, failure(protocol::client_error::timeout,
+            owner_.complete(job_, service_result::failed(protocol::client_error::timeout,
                                           cfg.name + " did not answer within " +
                                               std::to_string(cfg.timeout.count()) + " ms"));
         else
-            owner_.complete(job_, failure(protocol::client_error::service_unavailable,
+            owner_.complete(job_, service_result::failed(protocol::client_error::service_unavailable,
                                           cfg.name + " is unavailable (" + what + ": " +
                                               ec.message() + ")"));
         owner_.finished(shared_from_this(), job_.client, false);
@@ -195,7 +184,7 @@ void http_service::forward(client_message m, result_handler done) {
     job j{m.connection_id, webhook_body(cfg_.name, m), std::move(done),
           clock_type::now() + cfg_.timeout};
     if (waiting_.size() >= cfg_.max_pending) {
-        return complete(j, failure(protocol::client_error::service_unavailable,
+        return complete(j, service_result::failed(protocol::client_error::service_unavailable,
                                    cfg_.name + " has too many messages waiting"));
     }
     waiting_.push_back(std::move(j));
@@ -251,7 +240,7 @@ void http_service::expire_waiting() {
     const auto now = clock_type::now();
     while (!waiting_.empty() && waiting_.front().deadline <= now) {
         complete(waiting_.front(),
-                 failure(protocol::client_error::timeout,
+                 service_result::failed(protocol::client_error::timeout,
                          cfg_.name + " did not answer within " +
                              std::to_string(cfg_.timeout.count()) + " ms (all connections busy)"));
         waiting_.pop_front();

@@ -10,10 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "chat_rig.hpp"
 #include "chatbot_process.hpp"
-#include "child_process.hpp"
 #include "expectations.hpp"
-#include "gateway_process.hpp"
 #include "http_client.hpp"
 #include "ws_client.hpp"
 
@@ -23,129 +22,26 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* shared_secret = "chat-test-secret-0123456789";
-constexpr const char* api_key = "k1";
-constexpr int timeout_ms = 1000;
+constexpr const char* shared_secret = chat_secret;
+constexpr int timeout_ms = chat_timeout_ms;
 
-/// What a chat test runs against: the service configuration and who may use it.
-struct chat_setup {
-    json service = json::object();          ///< fields added to (or replacing) the defaults
-    std::string bot_secret = shared_secret;  ///< the secret the bot checks signatures with
-    bool start_bot = true;  ///< false: the service's url points at a port nobody listens on
-    std::vector<std::string> gateway_args;   ///< more gateway flags
-};
+/// Starts a rig with `setup`, sends `text` with `id` from a client and checks that the answer
+/// is an error with `code`.
+void expect_send_refused(const chat_setup& setup, const std::string& text, int id,
+                         const std::string& code) {
+    chat_rig rig(setup);
+    ws_client client;
+    client.connect(rig.port());
 
-/// A bot and a gateway that know each other: the gateway's `chatbot` service posts to the bot,
-/// the bot pushes through the gateway's REST API with the API key `k1`.
-///
-/// The bot must know the gateway's port before the gateway starts (and the other way round),
-/// so the gateway gets a port that was free a moment ago; if another process took it meanwhile,
-/// both start again on a new one.
-class chat_rig {
-  public:
-    explicit chat_rig(chat_setup setup = {}) {
-        for (int attempt = 1;; ++attempt) {
-            try {
-                start(setup);
-                return;
-            } catch (const std::runtime_error&) {
-                gateway_.reset();
-                bot_.reset();
-                if (attempt == 3) throw;
-            }
-        }
-    }
+    client.send_json(send_frame(text, id));
 
-    gateway_process& gateway() { return *gateway_; }
-    chatbot_process& bot() { return *bot_; }
-    std::uint16_t port() const { return gateway_->public_port(); }
-
-    /// A REST client for the gateway, with the API key.
-    http_client api() const {
-        http_client client(gateway_->api_port());
-        client.set_api_key(api_key);
-        return client;
-    }
-
-  private:
-    void start(const chat_setup& setup) {
-        const std::uint16_t gateway_port = free_loopback_port();
-        std::string url = "http://127.0.0.1:" + std::to_string(free_loopback_port()) + "/chat";
-        if (setup.start_bot) {
-            bot_ = std::make_unique<chatbot_process>(setup.bot_secret, gateway_port, api_key);
-            url = bot_->url();
-        }
-        json service{{"transport", "http"},
-                     {"url", url},
-                     {"secret", shared_secret},
-                     {"timeout_ms", timeout_ms}};
-        service.update(setup.service);
-        std::vector<std::string> args{"--server.listen",
-                                      "127.0.0.1:" + std::to_string(gateway_port),
-                                      "--auth.api_keys",
-                                      api_key,
-                                      "--services",
-                                      json{{"chatbot", service}}.dump()};
-        args.insert(args.end(), setup.gateway_args.begin(), setup.gateway_args.end());
-        gateway_ = std::make_unique<gateway_process>(args);
-    }
-
-    std::unique_ptr<chatbot_process> bot_;
-    std::unique_ptr<gateway_process> gateway_;
-};
-
-json send_frame(const std::string& text, const json& id, const std::string& service = "chatbot") {
-    return {{"type", "send"}, {"service", service}, {"id", id}, {"data", {{"text", text}}}};
-}
-
-json ack(const json& id) { return {{"type", "ack"}, {"id", id}}; }
-
-json reply(const json& id, const std::string& text) {
-    return {{"type", "reply"}, {"id", id}, {"service", "chatbot"}, {"data", {{"text", text}}}};
-}
-
-json message(const std::string& text) {
-    return {{"type", "message"}, {"service", "chatbot"}, {"data", {{"text", text}}}};
-}
-
-/// Records a failure unless `frame` is an error with `id` and `code` and a human message.
-void expect_error(const json& frame, const json& id, const std::string& code) {
-    EXPECT_EQ(frame.value("type", ""), "error") << frame;
-    EXPECT_EQ(frame.value("id", json()), id) << frame;
-    EXPECT_EQ(frame.value("code", ""), code) << frame;
-    EXPECT_TRUE(frame.contains("message") && frame["message"].is_string()) << frame;
-}
-
-std::vector<json> read_frames(ws_client& client, std::size_t count) {
-    std::vector<json> frames;
-    for (std::size_t i = 0; i < count; ++i) {
-        frames.push_back(client.read_json());
-    }
-    return frames;
-}
-
-/// The frames in a fixed order, for comparing frames whose relative order is not specified.
-std::vector<json> sorted(std::vector<json> frames) {
-    std::sort(frames.begin(), frames.end(),
-              [](const json& a, const json& b) { return a.dump() < b.dump(); });
-    return frames;
-}
-
-std::string ws_errors(const std::string& code) {
-    return "wsgate_errors_total{source=\"ws\",code=\"" + code + "\"}";
-}
-
-long long elapsed_ms(std::chrono::steady_clock::time_point since) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now() - since)
-        .count();
+    expect_error(client.read_json(), id, code);
 }
 
 TEST(chat, message_is_acknowledged_then_answered_to_the_sender_only) {
     chat_rig rig;
     ws_client sender, bystander;
-    sender.connect(rig.port());
-    bystander.connect(rig.port());
+    connect_all(rig.port(), {&sender, &bystander});
 
     sender.send_json(send_frame("hello", 7));
 
@@ -169,11 +65,7 @@ TEST(chat, hundred_clients_sending_at_once_get_only_their_own_replies_in_order) 
     constexpr int client_count = 100;
     constexpr int messages_each = 5;
     chat_rig rig;
-    std::vector<std::unique_ptr<ws_client>> clients;
-    for (int c = 0; c < client_count; ++c) {
-        clients.push_back(std::make_unique<ws_client>());
-        clients.back()->connect(rig.port());
-    }
+    const auto clients = connect_clients(rig.port(), client_count);
     const auto text = [](int c, int m) {
         return "client " + std::to_string(c) + " message " + std::to_string(m);
     };
@@ -199,9 +91,7 @@ TEST(chat, hundred_clients_sending_at_once_get_only_their_own_replies_in_order) 
             EXPECT_EQ(replies[m], reply(m, "echo: " + text(c, m)));
         }
     }
-    std::vector<ws_client*> everyone;
-    for (auto& client : clients) everyone.push_back(client.get());
-    expect_marker_next(rig.api(), everyone);
+    expect_marker_next(rig.api(), client_pointers(clients));
 }
 
 TEST(chat, replies_to_one_client_keep_the_order_of_its_messages) {
@@ -244,8 +134,7 @@ TEST(chat, every_reply_follows_the_ack_of_its_message) {
 TEST(chat, a_slow_answer_does_not_hold_up_other_clients) {
     chat_rig rig;
     ws_client waiting, chatting;
-    waiting.connect(rig.port());
-    chatting.connect(rig.port());
+    connect_all(rig.port(), {&waiting, &chatting});
 
     const auto start = std::chrono::steady_clock::now();
     waiting.send_json(send_frame("slow 700", 1));
@@ -273,8 +162,7 @@ TEST(chat, an_answer_without_body_is_acknowledged_only) {
 TEST(chat, a_push_from_the_service_reaches_only_that_connection) {
     chat_rig rig;
     ws_client sender, bystander;
-    sender.connect(rig.port());
-    bystander.connect(rig.port());
+    connect_all(rig.port(), {&sender, &bystander});
 
     sender.send_json(send_frame("push", 4));
 
@@ -286,8 +174,7 @@ TEST(chat, a_push_from_the_service_reaches_only_that_connection) {
 TEST(chat, a_later_answer_through_rest_arrives_as_reply_with_the_original_id) {
     chat_rig rig;
     ws_client sender, bystander;
-    sender.connect(rig.port());
-    bystander.connect(rig.port());
+    connect_all(rig.port(), {&sender, &bystander});
 
     sender.send_json(send_frame("later", 5));
 
@@ -424,25 +311,13 @@ TEST(chat, service_failing_with_5xx_is_unavailable) {
 }
 
 TEST(chat, service_refusing_with_4xx_is_rejected) {
-    chat_rig rig;
-    ws_client client;
-    client.connect(rig.port());
-
-    client.send_json(send_frame("reject", 14));
-
-    expect_error(client.read_json(), 14, "rejected");
+    expect_send_refused({}, "reject", 14, "rejected");
 }
 
 TEST(chat, service_with_another_secret_rejects_every_message) {
     chat_setup setup;
     setup.bot_secret = "a-different-secret-9876543210";
-    chat_rig rig(setup);
-    ws_client client;
-    client.connect(rig.port());
-
-    client.send_json(send_frame("hello", 15));
-
-    expect_error(client.read_json(), 15, "rejected");
+    expect_send_refused(setup, "hello", 15, "rejected");
 }
 
 TEST(chat, service_for_users_refuses_anonymous_clients_and_admits_users) {

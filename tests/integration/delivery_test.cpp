@@ -16,14 +16,23 @@ namespace {
 
 using nlohmann::json;
 
+/// A gateway, a REST client for it and one client subscribed to `channel`.
+struct one_subscriber {
+    explicit one_subscriber(const std::string& channel) {
+        client.connect(gw.public_port());
+        client.subscribe(channel);
+    }
+
+    gateway_process gw;
+    http_client api{gw.api_port()};
+    ws_client client;
+};
+
 TEST(delivery, channel_event_reaches_only_its_subscribers) {
     gateway_process gw;
     http_client api(gw.api_port());
     ws_client news_reader, other_reader, no_subscription, unsubscribed;
-    news_reader.connect(gw.public_port());
-    other_reader.connect(gw.public_port());
-    no_subscription.connect(gw.public_port());
-    unsubscribed.connect(gw.public_port());
+    connect_all(gw.public_port(), {&news_reader, &other_reader, &no_subscription, &unsubscribed});
     news_reader.subscribe("news");
     other_reader.subscribe("sports");
     unsubscribed.subscribe("news");
@@ -56,9 +65,7 @@ TEST(delivery, connection_event_reaches_only_that_connection) {
     gateway_process gw;
     http_client api(gw.api_port());
     ws_client first, target, last;
-    first.connect(gw.public_port());
-    target.connect(gw.public_port());
-    last.connect(gw.public_port());
+    connect_all(gw.public_port(), {&first, &target, &last});
     ASSERT_FALSE(target.connection_id().empty());
     EXPECT_NE(first.connection_id(), target.connection_id());
     EXPECT_NE(last.connection_id(), target.connection_id());
@@ -73,8 +80,7 @@ TEST(delivery, broadcast_event_reaches_every_client) {
     gateway_process gw({"--auth.insecure_dev_user", "true"});
     http_client api(gw.api_port());
     ws_client subscribed, plain, with_user;
-    subscribed.connect(gw.public_port());
-    plain.connect(gw.public_port());
+    connect_all(gw.public_port(), {&subscribed, &plain});
     with_user.connect(gw.public_port(), "/ws?user=carol");
     subscribed.subscribe("news");
 
@@ -88,29 +94,21 @@ TEST(delivery, broadcast_event_reaches_every_client) {
 }
 
 TEST(delivery, event_without_data_arrives_with_null_data) {
-    gateway_process gw;
-    http_client api(gw.api_port());
-    ws_client client;
-    client.connect(gw.public_port());
-    client.subscribe("news");
+    one_subscriber rig("news");
 
-    const std::string id = api.publish_ok({{"channel", "news"}, {"event", "bare"}});
+    const std::string id = rig.api.publish_ok({{"channel", "news"}, {"event", "bare"}});
 
-    expect_event(client.read_json(), id, "bare", "news", nullptr);
+    expect_event(rig.client.read_json(), id, "bare", "news", nullptr);
 }
 
 TEST(delivery, subscribing_twice_is_acknowledged_and_delivers_once) {
-    gateway_process gw;
-    http_client api(gw.api_port());
-    ws_client client;
-    client.connect(gw.public_port());
-    client.subscribe("news");
-    client.subscribe("news");
+    one_subscriber rig("news");
+    rig.client.subscribe("news");
 
-    const std::string id = api.publish_ok(channel_event("news", "once"));
+    const std::string id = rig.api.publish_ok(channel_event("news", "once"));
 
-    expect_event(client.read_json(), id, "once", "news");
-    expect_marker_next(api, {&client});
+    expect_event(rig.client.read_json(), id, "once", "news");
+    expect_marker_next(rig.api, {&rig.client});
 }
 
 TEST(delivery, event_ids_are_unique_and_prefixed_by_the_instance_id) {
@@ -131,12 +129,7 @@ TEST(delivery, thousand_events_reach_hundred_subscribers_complete_and_in_order) 
     constexpr int chunk = 250;
     gateway_process gw;
     http_client api(gw.api_port());
-    std::vector<std::unique_ptr<ws_client>> clients;
-    for (int i = 0; i < subscriber_count; ++i) {
-        clients.push_back(std::make_unique<ws_client>());
-        clients.back()->connect(gw.public_port());
-        clients.back()->subscribe("load");
-    }
+    const auto clients = connect_clients(gw.public_port(), subscriber_count, "load");
 
     std::vector<std::string> ids;
     for (int start = 0; start < event_count; start += chunk) {
@@ -158,25 +151,18 @@ TEST(delivery, thousand_events_reach_hundred_subscribers_complete_and_in_order) 
             }
         }
     }
-    std::vector<ws_client*> all;
-    for (auto& client : clients) {
-        all.push_back(client.get());
-    }
-    expect_marker_next(api, all);
+    expect_marker_next(api, client_pointers(clients));
 }
 
 TEST(delivery, batch_publish_answers_ids_and_delivers_in_array_order) {
-    gateway_process gw;
-    http_client api(gw.api_port());
-    ws_client client;
-    client.connect(gw.public_port());
-    client.subscribe("orders");
+    one_subscriber rig("orders");
+    ws_client& client = rig.client;
 
     const json batch =
         json::array({channel_event("orders", "created", 1),
                      connection_event(client.connection_id(), "direct", 2),
                      broadcast_event("everyone", 3), channel_event("orders", "paid", 4)});
-    const auto ids = api.publish_batch_ok(batch);
+    const auto ids = rig.api.publish_batch_ok(batch);
     ASSERT_EQ(ids.size(), 4u);
     EXPECT_NE(ids[0], ids[1]);
     EXPECT_NE(ids[2], ids[3]);
@@ -188,22 +174,18 @@ TEST(delivery, batch_publish_answers_ids_and_delivers_in_array_order) {
 }
 
 TEST(delivery, batch_with_one_invalid_item_publishes_nothing) {
-    gateway_process gw;
-    http_client api(gw.api_port());
-    ws_client client;
-    client.connect(gw.public_port());
-    client.subscribe("orders");
+    one_subscriber rig("orders");
 
     const json batch =
         json::array({channel_event("orders", "first"), channel_event("orders", "second"),
                      channel_event("bad channel!", "third")});
-    const auto res = api.publish_batch(batch);
+    const auto res = rig.api.publish_batch(batch);
 
     EXPECT_EQ(res.status, 400u);
     EXPECT_EQ(res.error_code(), "invalid_channel") << res.body;
     EXPECT_EQ(res.error_index(), 2) << res.body;
-    expect_marker_next(api, {&client});
-    EXPECT_EQ(api.metric("wsgate_events_published_total"), 1.0);  // the marker only
+    expect_marker_next(rig.api, {&rig.client});
+    EXPECT_EQ(rig.api.metric("wsgate_events_published_total"), 1.0);  // the marker only
 }
 
 }  // namespace

@@ -58,9 +58,7 @@ TEST(metrics, connection_gauge_follows_open_clients) {
     http_client api(gw.api_port());
     EXPECT_EQ(api.metric("wsgate_connections"), 0.0);
     ws_client first, second, third;
-    first.connect(gw.public_port());
-    second.connect(gw.public_port());
-    third.connect(gw.public_port());
+    connect_all(gw.public_port(), {&first, &second, &third});
     EXPECT_EQ(api.wait_metric("wsgate_connections", 3), 3);
 
     second.close();
@@ -74,9 +72,7 @@ TEST(metrics, event_counters_follow_publishing_and_delivery) {
     gateway_process gw;
     http_client api(gw.api_port());
     ws_client reader_a, reader_b, bystander;
-    reader_a.connect(gw.public_port());
-    reader_b.connect(gw.public_port());
-    bystander.connect(gw.public_port());
+    connect_all(gw.public_port(), {&reader_a, &reader_b, &bystander});
     reader_a.subscribe("news");
     reader_b.subscribe("news");
     reader_b.subscribe("sports");

@@ -25,12 +25,7 @@ TEST(shutdown, sigterm_delivers_queued_events_then_closes_clients_with_1001_and_
     constexpr int event_count = 20;
     gateway_process gw({"--shutdown.drain_ms", "2000", "--shutdown.reconnect_max_ms", "3000"});
     http_client api(gw.api_port());
-    std::vector<std::unique_ptr<ws_client>> clients;
-    for (int i = 0; i < client_count; ++i) {
-        clients.push_back(std::make_unique<ws_client>());
-        clients.back()->connect(gw.public_port());
-        clients.back()->subscribe("news");
-    }
+    const auto clients = connect_clients(gw.public_port(), client_count, "news");
     std::vector<std::string> ids;
     for (int seq = 0; seq < event_count; ++seq) {
         ids.push_back(api.publish_ok(channel_event("news", "last-words", seq)));

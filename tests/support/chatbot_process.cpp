@@ -1,13 +1,7 @@
 #include "chatbot_process.hpp"
 
-#include <gtest/gtest.h>
-
-#include <exception>
-#include <iostream>
 #include <regex>
-#include <signal.h>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #include "child_process.hpp"
@@ -62,10 +56,8 @@ chatbot_process::chatbot_process(const std::string& secret,
 
 chatbot_process::~chatbot_process() {
     kill();
-    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0) {
-        std::cerr << "---- wsgate-chatbot log (port " << port_ << ") ----\n"
-                  << tail_of(log_text(), 4000) << "\n---- end of wsgate-chatbot log ----\n";
-    }
+    print_log_on_failure("wsgate-chatbot", "port " + std::to_string(port_),
+                         [this] { return log_text(); }, 4000);
 }
 
 std::string chatbot_process::url(const std::string& path) const {
@@ -76,34 +68,34 @@ void chatbot_process::kill() {
     if (pid_ <= 0) {
         return;
     }
-    ::kill(pid_, SIGKILL);
-    reap_child(pid_, 5s);
+    kill_and_reap(pid_);
     pid_ = -1;
+}
+
+std::string chatbot_process::ws_url(const std::string& path) const {
+    return "ws://127.0.0.1:" + std::to_string(port_) + path;
 }
 
 std::string chatbot_process::log_text() const { return dir_.read_file(log_name); }
 
 void chatbot_process::wait_for_listening_line() {
     static const std::regex line(R"(chatbot listening on (\S+):(\d+)\n)");
-    const auto deadline = std::chrono::steady_clock::now() + startup_timeout;
-    for (;;) {
-        const std::string log = log_text();
-        std::smatch match;
-        if (std::regex_search(log, match, line)) {
-            port_ = static_cast<std::uint16_t>(std::stoi(match[2].str()));
-            return;
-        }
-        if (const auto status = reap_child(pid_, 0ms)) {
-            pid_ = -1;
-            throw std::runtime_error("wsgate-chatbot exited (status " + std::to_string(*status) +
-                                     ") before listening; log:\n" + tail_of(log, 4000));
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            throw std::runtime_error("no 'chatbot listening on HOST:PORT' line within 10 s; log:\n" +
-                                     tail_of(log, 4000));
-        }
-        std::this_thread::sleep_for(10ms);
+    std::string log;
+    std::smatch match;
+    const auto wait = wait_for_log_match(
+        pid_, startup_timeout, [this] { return log_text(); }, line, log, match);
+    if (wait.ready) {
+        port_ = static_cast<std::uint16_t>(std::stoi(match[2].str()));
+        return;
     }
+    if (wait.exit_status) {
+        pid_ = -1;
+        throw std::runtime_error("wsgate-chatbot exited (status " +
+                                 std::to_string(*wait.exit_status) + ") before listening; log:\n" +
+                                 tail_of(log, 4000));
+    }
+    throw std::runtime_error("no 'chatbot listening on HOST:PORT' line within 10 s; log:\n" +
+                             tail_of(log, 4000));
 }
 
 }  // namespace wsgate::test

@@ -30,6 +30,8 @@ class chatbot_process {
     std::uint16_t port() const { return port_; }
     /// `http://127.0.0.1:<port><path>`, for a service's `url`.
     std::string url(const std::string& path = "/chat") const;
+    /// `ws://127.0.0.1:<port><path>`, for a `websocket` service's `url`.
+    std::string ws_url(const std::string& path = "/ws-chat") const;
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }
 

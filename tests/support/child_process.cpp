@@ -1,11 +1,16 @@
 #include "child_process.hpp"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
+
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fcntl.h>
+#include <iostream>
 #include <netinet/in.h>
 #include <spawn.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <system_error>
@@ -46,24 +51,31 @@ sockaddr_in loopback(std::uint16_t port) {
 
 }  // namespace
 
-pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_path,
-                   const std::vector<std::string>& extra_env) {
+pid_t spawn_child(const std::vector<std::string>& argv, const spawn_options& options) {
     std::vector<std::string> argv_strings = argv;
     std::vector<std::string> env_strings;
+    const std::string& drop = options.drop_env_prefix;
     for (char** entry = environ; *entry != nullptr; ++entry) {
-        env_strings.emplace_back(*entry);
+        if (drop.empty() || std::strncmp(*entry, drop.c_str(), drop.size()) != 0) {
+            env_strings.emplace_back(*entry);
+        }
     }
-    env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
+    env_strings.insert(env_strings.end(), options.extra_env.begin(), options.extra_env.end());
     auto args = c_strings(argv_strings);
     auto envp = c_strings(env_strings);
 
+    constexpr int output_flags = O_WRONLY | O_CREAT | O_APPEND;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    posix_spawn_file_actions_addopen(&actions, 1, options.stdout_path.c_str(), output_flags, 0644);
+    if (options.stderr_path.empty()) {
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 2, options.stderr_path.c_str(), output_flags,
+                                         0644);
+    }
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // no test sockets in the child
 
     pid_t pid = -1;
     const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
@@ -72,6 +84,14 @@ pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_
         throw std::system_error(rc, std::generic_category(), "posix_spawnp " + argv.at(0));
     }
     return pid;
+}
+
+pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_path,
+                   const std::vector<std::string>& extra_env) {
+    spawn_options options;
+    options.stdout_path = log_path;
+    options.extra_env = extra_env;
+    return spawn_child(argv, options);
 }
 
 std::optional<int> reap_child(pid_t pid, std::chrono::milliseconds timeout) {
@@ -89,6 +109,53 @@ std::optional<int> reap_child(pid_t pid, std::chrono::milliseconds timeout) {
             return std::nullopt;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+void kill_and_reap(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    reap_child(pid, std::chrono::seconds(5));
+}
+
+std::optional<int> reap_or_kill(pid_t pid, std::chrono::milliseconds timeout) {
+    const auto status = reap_child(pid, timeout);
+    if (!status) {
+        kill_and_reap(pid);
+    }
+    return status;
+}
+
+startup_wait wait_until_ready(pid_t pid, std::chrono::milliseconds timeout,
+                              const std::function<bool()>& ready) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    startup_wait result;
+    for (;;) {
+        if (ready()) {
+            result.ready = true;
+            return result;
+        }
+        result.exit_status = reap_child(pid, std::chrono::milliseconds(0));
+        if (result.exit_status || std::chrono::steady_clock::now() >= deadline) {
+            return result;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+startup_wait wait_for_log_match(pid_t pid, std::chrono::milliseconds timeout,
+                                const std::function<std::string()>& read_log,
+                                const std::regex& pattern, std::string& log, std::smatch& match) {
+    return wait_until_ready(pid, timeout, [&] {
+        log = read_log();
+        return std::regex_search(log, match, pattern);
+    });
+}
+
+void print_log_on_failure(const std::string& name, const std::string& detail,
+                          const std::function<std::string()>& read_log, std::size_t max_chars) {
+    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0) {
+        std::cerr << "---- " << name << " log (" << detail << ") ----\n"
+                  << tail_of(read_log(), max_chars) << "\n---- end of " << name << " log ----\n";
     }
 }
 

@@ -2,24 +2,17 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
-#include <exception>
-#include <fcntl.h>
-#include <iostream>
-#include <optional>
+#include <cerrno>
 #include <regex>
 #include <signal.h>
-#include <spawn.h>
 #include <stdexcept>
-#include <sys/wait.h>
 #include <system_error>
-#include <thread>
+
+#include "child_process.hpp"
 
 #ifndef WSGATE_BINARY
 #error "WSGATE_BINARY must be defined as the path of the wsgate executable"
 #endif
-
-extern char** environ;
 
 namespace wsgate::test {
 namespace {
@@ -27,7 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto startup_timeout = 10s;
-constexpr auto poll_interval = 10ms;
 
 bool has_flag(const std::vector<std::string>& args, const std::string& key) {
     const std::string flag = "--" + key;
@@ -39,96 +31,25 @@ bool has_flag(const std::vector<std::string>& args, const std::string& key) {
     return false;
 }
 
-/// The current environment without WSGATE_ variables (so that the developer's shell cannot
-/// change what a test runs), plus `extra`.
-std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
-    std::vector<std::string> env;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-        if (std::strncmp(*entry, "WSGATE_", 7) != 0) {
-            env.emplace_back(*entry);
-        }
-    }
-    env.insert(env.end(), extra.begin(), extra.end());
-    return env;
-}
-
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-    std::vector<char*> pointers;
-    for (auto& s : strings) {
-        pointers.push_back(s.data());
-    }
-    pointers.push_back(nullptr);
-    return pointers;
-}
-
 /// Starts WSGATE_BINARY with `args`; stdin from /dev/null, stdout to `out_path`, stderr to
-/// `err_path` (or to the same file as stdout when `err_path` is empty).
+/// `err_path` (or to the same file as stdout when `err_path` is empty). The environment is the
+/// current one without WSGATE_ variables (so that the developer's shell cannot change what a
+/// test runs), plus `extra_env`.
 pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
             const std::string& out_path, const std::string& err_path) {
-    std::vector<std::string> argv_strings{WSGATE_BINARY};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    auto env_strings = child_environment(extra_env);
-    auto argv = c_strings(argv_strings);
-    auto envp = c_strings(env_strings);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-    if (err_path.empty()) {
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    } else {
-        posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-    }
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // no test sockets in the child
-
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-        throw std::system_error(rc, std::generic_category(), "posix_spawn " WSGATE_BINARY);
-    }
-    return pid;
-}
-
-int decode_status(int status) {
-    if (WIFEXITED(status)) {
-        return WEXITSTATUS(status);
-    }
-    if (WIFSIGNALED(status)) {
-        return 128 + WTERMSIG(status);
-    }
-    return -1;
-}
-
-/// Polls waitpid until `pid` exits or `timeout` passes; the decoded status, or nullopt.
-std::optional<int> reap(pid_t pid, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        int status = 0;
-        const pid_t rc = ::waitpid(pid, &status, WNOHANG);
-        if (rc == pid) {
-            return decode_status(status);
-        }
-        if (rc < 0) {
-            return -1;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            return std::nullopt;
-        }
-        std::this_thread::sleep_for(poll_interval);
-    }
+    std::vector<std::string> argv{WSGATE_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    spawn_options options;
+    options.stdout_path = out_path;
+    options.stderr_path = err_path;
+    options.extra_env = extra_env;
+    options.drop_env_prefix = "WSGATE_";
+    return spawn_child(argv, options);
 }
 
 std::uint16_t port_of(const std::string& host_port) {
     const auto colon = host_port.rfind(':');
     return static_cast<std::uint16_t>(std::stoi(host_port.substr(colon + 1)));
-}
-
-std::string tail(const std::string& text, std::size_t max_chars) {
-    return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
 }
 
 }  // namespace
@@ -146,8 +67,7 @@ gateway_process::gateway_process(std::vector<std::string> extra_args) {
     try {
         wait_for_listening_line();
     } catch (...) {
-        ::kill(pid_, SIGKILL);
-        reap(pid_, 5s);
+        kill_and_reap(pid_);
         exited_ = true;
         throw;
     }
@@ -155,35 +75,28 @@ gateway_process::gateway_process(std::vector<std::string> extra_args) {
 
 gateway_process::~gateway_process() {
     if (!exited_) {
-        ::kill(pid_, SIGKILL);
-        reap(pid_, 5s);
+        kill_and_reap(pid_);
     }
-    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0) {
-        std::cerr << "---- wsgate log (" << WSGATE_BINARY << ") ----\n"
-                  << tail(log_text(), 8000) << "\n---- end of wsgate log ----\n";
-    }
+    print_log_on_failure("wsgate", WSGATE_BINARY, [this] { return log_text(); }, 8000);
 }
 
 void gateway_process::wait_for_listening_line() {
     static const std::regex line(R"(listening public=(\S+) api=(\S+))");
-    const auto deadline = std::chrono::steady_clock::now() + startup_timeout;
-    for (;;) {
-        const std::string log = log_text();
-        std::smatch match;
-        if (std::regex_search(log, match, line)) {
-            public_port_ = port_of(match[1].str());
-            api_port_ = port_of(match[2].str());
-            return;
-        }
-        if (!running()) {
-            throw std::runtime_error("wsgate exited before listening; log:\n" + log);
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            throw std::runtime_error("no 'listening public=... api=...' line within 10 s; log:\n" +
-                                     log);
-        }
-        std::this_thread::sleep_for(poll_interval);
+    std::string log;
+    std::smatch match;
+    const auto wait = wait_for_log_match(
+        pid_, startup_timeout, [this] { return log_text(); }, line, log, match);
+    if (wait.ready) {
+        public_port_ = port_of(match[1].str());
+        api_port_ = port_of(match[2].str());
+        return;
     }
+    if (wait.exit_status) {
+        exited_ = true;
+        exit_status_ = *wait.exit_status;
+        throw std::runtime_error("wsgate exited before listening; log:\n" + log);
+    }
+    throw std::runtime_error("no 'listening public=... api=...' line within 10 s; log:\n" + log);
 }
 
 void gateway_process::send_signal(int signal_number) const {
@@ -196,7 +109,7 @@ int gateway_process::wait_exit(std::chrono::milliseconds timeout) {
     if (exited_) {
         return exit_status_;
     }
-    const auto status = reap(pid_, timeout);
+    const auto status = reap_child(pid_, timeout);
     if (!status) {
         ADD_FAILURE() << "wsgate did not exit within " << timeout.count() << " ms";
         return -1;
@@ -210,10 +123,9 @@ bool gateway_process::running() {
     if (exited_) {
         return false;
     }
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    if (const auto status = reap_child(pid_, 0ms)) {
         exited_ = true;
-        exit_status_ = decode_status(status);
+        exit_status_ = *status;
         return false;
     }
     return true;
@@ -227,10 +139,8 @@ run_result gateway_process::run_to_completion(const std::vector<std::string>& ar
     temp_dir dir;
     const pid_t pid =
         spawn(args, extra_env, (dir.path() / "stdout").string(), (dir.path() / "stderr").string());
-    auto status = reap(pid, timeout);
+    auto status = reap_or_kill(pid, timeout);
     if (!status) {
-        ::kill(pid, SIGKILL);
-        reap(pid, 5s);
         ADD_FAILURE() << "wsgate did not exit within " << timeout.count() << " ms";
         status = -1;
     }

@@ -1,15 +1,9 @@
 #include "haproxy_process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstdlib>
-#include <exception>
 #include <fstream>
-#include <iostream>
-#include <signal.h>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include "child_process.hpp"
 
@@ -87,38 +81,27 @@ haproxy_process::haproxy_process(const std::vector<std::uint16_t>& backend_ports
         config_path_ = dir_.write_file("haproxy.cfg", render(text, values));
 
         const auto log = (dir_.path() / "haproxy.log").string();
-        const pid_t check = spawn_logged({haproxy_program(), "-c", "-f", config_path_.string()}, log);
-        const auto check_status = reap_child(check, 10s);
+        const pid_t check =
+            spawn_logged({haproxy_program(), "-c", "-f", config_path_.string()}, log);
+        const auto check_status = reap_or_kill(check, 10s);
         if (!check_status || *check_status != 0) {
-            if (!check_status) {
-                ::kill(check, SIGKILL);
-                reap_child(check, 5s);
-            }
             throw std::runtime_error("haproxy -c rejected " + config_path_.string() + ":\n" +
                                      log_text());
         }
 
         pid_ = spawn_logged({haproxy_program(), "-f", config_path_.string(), "-db"}, log);
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        bool exited = false;
-        while (!loopback_port_accepts(port_)) {
-            if (reap_child(pid_, 0ms).has_value()) {
-                exited = true;
-                pid_ = -1;
-                break;
-            }
-            if (std::chrono::steady_clock::now() >= deadline) {
-                ::kill(pid_, SIGKILL);
-                reap_child(pid_, 5s);
-                pid_ = -1;
-                throw std::runtime_error("haproxy did not accept connections within 10 s; log:\n" +
-                                         tail_of(log_text(), 4000));
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        if (!exited) {
+        const auto wait =
+            wait_until_ready(pid_, 10s, [this] { return loopback_port_accepts(port_); });
+        if (wait.ready) {
             return;
         }
+        if (!wait.exit_status) {
+            kill_and_reap(pid_);
+            pid_ = -1;
+            throw std::runtime_error("haproxy did not accept connections within 10 s; log:\n" +
+                                     tail_of(log_text(), 4000));
+        }
+        pid_ = -1;
         if (attempt == 3) {  // most likely the port was taken between our look and its bind
             throw std::runtime_error("haproxy exited at start-up; log:\n" +
                                      tail_of(log_text(), 4000));
@@ -128,13 +111,10 @@ haproxy_process::haproxy_process(const std::vector<std::uint16_t>& backend_ports
 
 haproxy_process::~haproxy_process() {
     if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        reap_child(pid_, 5s);
+        kill_and_reap(pid_);
     }
-    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0) {
-        std::cerr << "---- haproxy log (port " << port_ << ") ----\n"
-                  << tail_of(log_text(), 4000) << "\n---- end of haproxy log ----\n";
-    }
+    print_log_on_failure("haproxy", "port " + std::to_string(port_), [this] { return log_text(); },
+                         4000);
 }
 
 std::string haproxy_process::log_text() const { return dir_.read_file("haproxy.log"); }

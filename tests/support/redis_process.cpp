@@ -1,20 +1,16 @@
 #include "redis_process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdlib>
 #include <exception>
-#include <iostream>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sstream>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <thread>
 #include <unistd.h>
 
 #include "child_process.hpp"
@@ -49,8 +45,7 @@ redis_process::redis_process() {
             return;
         } catch (const std::exception&) {
             if (pid_ > 0) {
-                ::kill(pid_, SIGKILL);
-                reap_child(pid_, 5s);
+                kill_and_reap(pid_);
                 pid_ = -1;
             }
             if (attempt == 3) {
@@ -62,13 +57,10 @@ redis_process::redis_process() {
 
 redis_process::~redis_process() {
     if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        reap_child(pid_, 5s);
+        kill_and_reap(pid_);
     }
-    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0) {
-        std::cerr << "---- redis-server log (port " << port_ << ") ----\n"
-                  << tail_of(log_text(), 4000) << "\n---- end of redis-server log ----\n";
-    }
+    print_log_on_failure("redis-server", "port " + std::to_string(port_),
+                         [this] { return log_text(); }, 4000);
 }
 
 std::string redis_process::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
@@ -84,18 +76,15 @@ void redis_process::spawn_server() {
 }
 
 void redis_process::wait_until_answering() {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!ping(200ms)) {
-        if (reap_child(pid_, 0ms).has_value()) {
-            pid_ = -1;
-            throw std::runtime_error("redis-server exited on port " + std::to_string(port_) +
-                                     "; log:\n" + tail_of(log_text(), 4000));
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            throw std::runtime_error("redis-server did not answer PING within 10 s; log:\n" +
-                                     tail_of(log_text(), 4000));
-        }
-        std::this_thread::sleep_for(10ms);
+    const auto wait = wait_until_ready(pid_, 10s, [this] { return ping(200ms); });
+    if (wait.exit_status) {
+        pid_ = -1;
+        throw std::runtime_error("redis-server exited on port " + std::to_string(port_) +
+                                 "; log:\n" + tail_of(log_text(), 4000));
+    }
+    if (!wait.ready) {
+        throw std::runtime_error("redis-server did not answer PING within 10 s; log:\n" +
+                                 tail_of(log_text(), 4000));
     }
 }
 
@@ -115,10 +104,7 @@ void redis_process::stop() {
         resume();
     }
     ::kill(pid_, SIGTERM);
-    if (!reap_child(pid_, 5s)) {
-        ::kill(pid_, SIGKILL);
-        reap_child(pid_, 5s);
-    }
+    reap_or_kill(pid_, 5s);
     pid_ = -1;
 }
 
@@ -171,11 +157,7 @@ std::string redis_process::command(const std::vector<std::string>& args) const {
     const std::string name = "cli-" + std::to_string(++commands_run_) + ".out";
     const auto out = dir_.path() / name;
     const pid_t pid = spawn_logged(argv, out.string());
-    const auto status = reap_child(pid, 5s);
-    if (!status) {
-        ::kill(pid, SIGKILL);
-        reap_child(pid, 5s);
-    }
+    const auto status = reap_or_kill(pid, 5s);
     std::string text = dir_.read_file(name);
     std::error_code ignored;
     std::filesystem::remove(out, ignored);

@@ -236,4 +236,31 @@ void ws_client::close() {
     socket.close(ignored);
 }
 
+void connect_all(std::uint16_t port, std::initializer_list<ws_client*> clients) {
+    for (ws_client* client : clients) {
+        client->connect(port);
+    }
+}
+
+std::vector<std::unique_ptr<ws_client>> connect_clients(std::uint16_t port, int count,
+                                                        const std::string& channel) {
+    std::vector<std::unique_ptr<ws_client>> clients;
+    for (int i = 0; i < count; ++i) {
+        clients.push_back(std::make_unique<ws_client>());
+        clients.back()->connect(port);
+        if (!channel.empty()) {
+            clients.back()->subscribe(channel);
+        }
+    }
+    return clients;
+}
+
+std::vector<ws_client*> client_pointers(const std::vector<std::unique_ptr<ws_client>>& clients) {
+    std::vector<ws_client*> pointers;
+    for (const auto& client : clients) {
+        pointers.push_back(client.get());
+    }
+    return pointers;
+}
+
 }  // namespace wsgate::test

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -106,5 +108,16 @@ class ws_client {
     nlohmann::json welcome_;
     long long next_id_ = 1;
 };
+
+/// Connects each of `clients` to 127.0.0.1:port at /ws, one after the other.
+void connect_all(std::uint16_t port, std::initializer_list<ws_client*> clients);
+
+/// `count` clients connected to 127.0.0.1:port one after the other, each subscribed to
+/// `channel` right after it connects (unless `channel` is empty).
+std::vector<std::unique_ptr<ws_client>> connect_clients(std::uint16_t port, int count,
+                                                        const std::string& channel = "");
+
+/// The clients as plain pointers (for expect_marker_next()).
+std::vector<ws_client*> client_pointers(const std::vector<std::unique_ptr<ws_client>>& clients);
 
 }  // namespace wsgate::test

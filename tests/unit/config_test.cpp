@@ -643,6 +643,10 @@ TEST(config, bad_services_name_the_key_at_fault) {
         {R"({"bot":{"transport":"http","url":"http://h/","secret":"0123456789abcdef","x":1}})",
          "services.bot.x: unknown key"},
         {"not json", "services:"},
+        {R"({"bot":{"transport":"websocket","url":"http://h/","secret":"0123456789abcdef"}})",
+         "services.bot.url: must be a ws://"},
+        {R"({"bot":{"transport":"http","url":"ws://h/","secret":"0123456789abcdef"}})",
+         "services.bot.url: must be an http://"},
     };
     for (const auto& [text, expected] : cases) {
         try {
@@ -652,4 +656,14 @@ TEST(config, bad_services_name_the_key_at_fault) {
             EXPECT_EQ(std::string(e.what()).rfind(expected, 0), 0u) << e.what();
         }
     }
+}
+
+TEST(config, websocket_services_take_ws_urls) {
+    auto c = load({"--services", R"({"bot":{"transport":"websocket","url":"ws://10.0.0.7:81/up",)"
+                                 R"("secret":"0123456789abcdef"}})"});
+    const auto& s = c.services.at("bot");
+    EXPECT_EQ(s.transport, "websocket");
+    EXPECT_EQ(s.host, "10.0.0.7");
+    EXPECT_EQ(s.port, 81);
+    EXPECT_EQ(s.path, "/up");
 }

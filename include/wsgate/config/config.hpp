@@ -21,7 +21,7 @@ struct endpoint_config {
 /// A backend service clients can send messages to (docs/services.md).
 struct service_config {
     std::string name;
-    std::string transport;  ///< "http"
+    std::string transport;  ///< "http" or "websocket"
     std::string url;        ///< as configured
     std::string host;       ///< parsed from url
     std::uint16_t port = 80;

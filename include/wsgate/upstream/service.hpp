@@ -24,6 +24,14 @@ struct service_result {
     std::string reply;  ///< replied: the service's answer, as JSON text
     protocol::client_error error = protocol::client_error::service_unavailable;  ///< failed
     std::string message;  ///< failed: for humans
+
+    static service_result failed(protocol::client_error code, std::string why) {
+        service_result r;
+        r.what = outcome::failed;
+        r.error = code;
+        r.message = std::move(why);
+        return r;
+    }
 };
 
 /// A backend service clients can send to, whatever carries the messages.
