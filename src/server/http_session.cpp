@@ -64,14 +64,15 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     const std::string_view target = req.target();
     const std::string_view path = target.substr(0, target.find('?'));
     if (beast::websocket::is_upgrade(req) && role_ != listener_role::api_only &&
-        path == state_->cfg.server.ws_path && !state_->draining)
+        path == state_->cfg.server.ws_path) {
+        if (state_->draining)
+            return respond(api_.error(503, "draining", "the server is shutting down"), false,
+                           false);
         return upgrade(std::move(req));
+    }
 
     rest_request r{req.method_string(), path, req[http::field::content_type],
                    req[http::field::authorization], req.body()};
-    if (state_->draining && beast::websocket::is_upgrade(req)) {
-        return respond(api_.error(503, "draining", "the server is shutting down"), false, false);
-    }
     const bool keep_alive = req.keep_alive();
     const bool head = req.method() == http::verb::head;
     api_.handle(r, role_, [self = shared_from_this(), keep_alive, head](rest_response response) {
