@@ -98,6 +98,21 @@ nlohmann::json publish_body(follow_up kind, const incoming_message& message) {
     return {{"reply_to", reply_to}, {"service", service}, {"data", text_body("later")}};
 }
 
+nlohmann::json queue_publish_body(const incoming_message& message) {
+    const std::string service = message.service.empty() ? "chatbot" : message.service;
+    const bool has_text = message.data.is_object() && message.data.contains("text") &&
+                          message.data["text"].is_string();
+    nlohmann::json data = has_text
+                              ? text_body("echo: " + message.data["text"].get<std::string>())
+                              : error_body("data.text must be a string");
+    if (message.id.is_null()) {
+        return {{"connection", message.connection}, {"service", service}, {"data", data}};
+    }
+    return {{"reply_to", {{"connection", message.connection}, {"id", message.id}}},
+            {"service", service},
+            {"data", data}};
+}
+
 nlohmann::json error_body(const std::string& text) { return {{"error", text}}; }
 
 }  // namespace chatbot

@@ -59,6 +59,11 @@ ws_answer ws_answer_for(const incoming_message& message);
 /// The body to POST to the gateway's /api/v1/publish for `kind` (never follow_up::none).
 nlohmann::json publish_body(follow_up kind, const incoming_message& message);
 
+/// The body a queue worker POSTs to /api/v1/publish to answer `message`: a `reply_to` the
+/// sender's request (a message to its connection when it gave no id) from the message's service,
+/// with data `{"text":"echo: <text>"}` (`{"error":...}` without a string `data.text`).
+nlohmann::json queue_publish_body(const incoming_message& message);
+
 /// `{"error": text}`, the body of every refusal.
 nlohmann::json error_body(const std::string& text);
 

@@ -4,6 +4,10 @@
 //   wsgate-chatbot --listen 127.0.0.1:9000 --secret a-long-random-string
 //                  --gateway http://127.0.0.1:8080 --api-key k1
 //
+//   wsgate-chatbot --queue redis://127.0.0.1:6379 --gateway http://127.0.0.1:8080 --api-key k1
+//
+// With --queue it is a worker for the `queue` transport instead (queue_worker.hpp).
+//
 // Each client `send` arrives as a signed POST, or as a frame on the signed upstream WebSocket at
 // /ws-chat (same port); the bot answers by `data.text` (see bot.hpp).
 // Single-threaded: one io_context serves every connection.
@@ -18,6 +22,7 @@
 #include "chat_server.hpp"
 #include "gateway_client.hpp"
 #include "options.hpp"
+#include "queue_worker.hpp"
 
 namespace {
 
@@ -52,6 +57,9 @@ int main(int argc, char** argv) {
     if (opts.help) {
         std::cout << chatbot::usage_text();
         return 0;
+    }
+    if (opts.queue) {
+        return chatbot::run_queue_worker(opts);
     }
     try {
         return run(opts);

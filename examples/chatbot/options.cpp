@@ -26,6 +26,18 @@ host_port parse_host_port(const std::string& flag, const std::string& text) {
     return host_port{host, static_cast<std::uint16_t>(port)};
 }
 
+host_port parse_redis_url(const std::string& text) {
+    const std::string scheme = "redis://";
+    if (text.rfind(scheme, 0) != 0) {
+        throw usage_error("--queue: expected redis://HOST:PORT, got '" + text + "'");
+    }
+    std::string authority = text.substr(scheme.size());
+    if (!authority.empty() && authority.back() == '/') {
+        authority.pop_back();
+    }
+    return parse_host_port("--queue", authority);
+}
+
 host_port parse_gateway_url(const std::string& text) {
     const std::string scheme = "http://";
     if (text.rfind(scheme, 0) != 0) {
@@ -74,13 +86,31 @@ options parse_options(int argc, char** argv) {
             opts.gateway = parse_gateway_url(value);
         } else if (name == "api-key") {
             opts.api_key = value;
+        } else if (name == "queue") {
+            opts.queue = parse_redis_url(value);
+        } else if (name == "stream") {
+            opts.stream = value;
+        } else if (name == "group") {
+            opts.group = value;
+        } else if (name == "consumer") {
+            opts.consumer = value;
         } else if (name == "help") {
             opts.help = true;
         } else {
             throw usage_error("unknown flag --" + name);
         }
     }
-    if (opts.secret.empty() && !opts.help) {
+    if (opts.help) {
+        return opts;
+    }
+    if (opts.queue) {
+        if (!opts.gateway) {
+            throw usage_error("--queue needs --gateway (answers go through the REST API)");
+        }
+        if (opts.stream.empty() || opts.group.empty()) {
+            throw usage_error("--stream and --group must not be empty");
+        }
+    } else if (opts.secret.empty()) {
         throw usage_error("--secret is required");
     }
     return opts;
@@ -89,10 +119,16 @@ options parse_options(int argc, char** argv) {
 std::string usage_text() {
     return "usage: wsgate-chatbot --secret S [--listen HOST:PORT] [--gateway http://HOST:PORT]"
            " [--api-key K]\n"
+           "       wsgate-chatbot --queue redis://HOST:PORT --gateway http://HOST:PORT --api-key K\n"
+           "                      [--stream KEY] [--group G] [--consumer NAME]\n"
            "  --listen   address to serve webhooks on (default 127.0.0.1:0, any free port)\n"
            "  --secret   HMAC-SHA256 key shared with the gateway's service configuration\n"
            "  --gateway  the gateway's REST API, for answers sent later (push, later)\n"
-           "  --api-key  Bearer key for the gateway's REST API\n";
+           "  --api-key  Bearer key for the gateway's REST API\n"
+           "  --queue    worker mode: read the `queue` service's Redis stream instead of listening\n"
+           "  --stream   the stream key (default wsgate:svc:chatbot)\n"
+           "  --group    the consumer group (default workers; created when missing)\n"
+           "  --consumer this worker's name in the group (default <hostname>-<pid>)\n";
 }
 
 }  // namespace chatbot

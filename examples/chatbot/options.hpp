@@ -20,6 +20,13 @@ struct options {
     std::optional<host_port> gateway;  ///< --gateway http://HOST:PORT (for pushes over REST)
     std::string api_key;               ///< --api-key K: Bearer key for the gateway REST API
     bool help = false;                 ///< --help: print the usage and exit
+
+    // Worker mode (`queue` transport): given --queue, the bot reads the service's Redis stream
+    // instead of listening for webhooks, and answers every message through the REST API.
+    std::optional<host_port> queue;            ///< --queue redis://HOST:PORT
+    std::string stream = "wsgate:svc:chatbot";  ///< --stream: the service's stream key
+    std::string group = "workers";              ///< --group: the consumer group
+    std::string consumer;                       ///< --consumer: default <hostname>-<pid>
 };
 
 /// A command line that cannot be used; the message says why.

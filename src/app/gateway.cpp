@@ -7,6 +7,7 @@
 #include <wsgate/bus/local_bus.hpp>
 #include <wsgate/bus/redis_bus.hpp>
 #include <wsgate/upstream/http_service.hpp>
+#include <wsgate/upstream/queue_service.hpp>
 #include <wsgate/upstream/ws_service.hpp>
 
 #include <wsgate/protocol/server_message.hpp>
@@ -53,28 +54,17 @@ gateway::gateway(net::io_context& ioc, config cfg)
         api_ = std::make_shared<listener>(ioc, resolve(server.api_listen), state_,
                                           listener_role::api_only);
 
-    for (const auto& [name, service_cfg] : state_->cfg.services) {
-        if (service_cfg.transport == "websocket") {
-            auto push = [state = std::weak_ptr<shared_state>(state_)](const std::string& conn,
-                                                                      std::string text) {
-                if (auto s = state.lock())
-                    s->clients.send_to_connection(conn, make_text_frame(text));
-            };
-            state_->services.emplace(
-                name, std::make_shared<ws_service>(ioc.get_executor(), service_cfg, push));
-        } else {
-            state_->services.emplace(
-                name, std::make_shared<http_service>(ioc.get_executor(), service_cfg));
-        }
-    }
+    std::shared_ptr<redis_bus> redis;
     if (state_->cfg.redis.address) {
-        auto redis = std::make_shared<redis_bus>(ioc.get_executor(), state_->cfg.redis,
-                                                 server.instance_id, state_->stats);
+        redis = std::make_shared<redis_bus>(ioc.get_executor(), state_->cfg.redis,
+                                            server.instance_id, state_->stats);
         start_bus_ = [redis] { redis->start(); };
-        bus_ = std::move(redis);
+        bus_ = redis;
     } else {
         bus_ = std::make_shared<local_bus>(ioc.get_executor());
     }
+    for (const auto& [name, service_cfg] : state_->cfg.services)
+        state_->services.emplace(name, make_service(ioc, service_cfg, redis));
     state_->events = bus_.get();
     bus_->on_message([this](const envelope& e) { on_bus_message(e); });
     // Topics every instance always needs: its own connections', and broadcasts.
@@ -86,6 +76,20 @@ gateway::gateway(net::io_context& ioc, config cfg)
         else
             bus_->unsubscribe(topic);
     });
+}
+
+std::shared_ptr<service> gateway::make_service(net::io_context& ioc, const service_config& cfg,
+                                               const std::shared_ptr<redis_bus>& redis) {
+    if (cfg.transport == "queue") return std::make_shared<queue_service>(cfg, redis);
+    if (cfg.transport == "websocket") {
+        // Frames from the service go to the client's own queue on this instance.
+        auto push = [state = std::weak_ptr<shared_state>(state_)](const std::string& conn,
+                                                                  std::string text) {
+            if (auto s = state.lock()) s->clients.send_to_connection(conn, make_text_frame(text));
+        };
+        return std::make_shared<ws_service>(ioc.get_executor(), cfg, push);
+    }
+    return std::make_shared<http_service>(ioc.get_executor(), cfg);
 }
 
 gateway::~gateway() {

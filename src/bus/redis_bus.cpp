@@ -120,6 +120,17 @@ void redis_bus::publish(const envelope& e, publish_callback done) {
     }
 }
 
+void redis_bus::append_to_stream(const std::string& stream, const std::string& body,
+                                 std::size_t max_length, publish_callback done) {
+    const std::string max = std::to_string(max_length);
+    const bool sent = commands_->conn && commands_->conn->command(
+        {"XADD", stream, "MAXLEN", "~", max, "*", "body", body},
+        [done](const redisReply* reply) {
+            done(reply != nullptr && reply->type == REDIS_REPLY_STRING);
+        });
+    if (!sent) net::post(ex_, [done] { done(false); });
+}
+
 void redis_bus::subscribe(const std::string& topic) {
     topics_.want(topic);
     schedule_flush();

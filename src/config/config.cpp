@@ -255,7 +255,7 @@ service_config parse_service(const std::string& key, const std::string& name, co
     for (const auto& [field, member] : spec.items()) {
         const value v(key + "." + field, member, false);
         if (field == "transport") {
-            s.transport = v.one_of({"http", "websocket"});
+            s.transport = v.one_of({"http", "websocket", "queue"});
         } else if (field == "url") {
             s.url = v.string("an http:// or ws:// URL");
         } else if (field == "secret") {
@@ -275,10 +275,12 @@ service_config parse_service(const std::string& key, const std::string& name, co
             throw config_error(v.key() + ": unknown key");
         }
     }
-    for (const char* required : {"transport", "url", "secret"}) {
+    if (!spec.contains("transport")) throw config_error(key + ".transport: is required");
+    // A queue lives in Redis: nothing to reach or sign. Webhooks are http://, upstream sockets ws://.
+    if (s.transport == "queue") return s;
+    for (const char* required : {"url", "secret"}) {
         if (!spec.contains(required)) throw config_error(key + "." + required + ": is required");
     }
-    // The URL's scheme follows the transport: webhooks are http://, upstream sockets ws://.
     const bool websocket = s.transport == "websocket";
     const std::string what = websocket ? "a ws://host[:port][/path] URL for transport websocket"
                                        : "an http://host[:port][/path] URL for transport http";
@@ -293,6 +295,15 @@ std::map<std::string, service_config> parse_services(const value& v) {
     for (const auto& [name, spec] : all.items())
         services.emplace(name, parse_service(v.key() + "." + name, name, spec));
     return services;
+}
+
+/// Rules that involve several keys, checked once every layer is applied.
+void check_across_keys(const config& c) {
+    for (const auto& [name, s] : c.services) {
+        if (s.transport == "queue" && !c.redis.address)
+            throw config_error("services." + name +
+                               ".transport: queue needs redis.url (the queue is a Redis Stream)");
+    }
 }
 
 // ---- the option table ----
@@ -571,6 +582,7 @@ load_result load_config(const std::vector<std::string>& args,
             opt->set(result.cfg, value(opt->key, text, true));
         }
     }
+    check_across_keys(result.cfg);
     if (result.cfg.server.instance_id.empty()) {
         result.cfg.server.instance_id = random_instance_id();
     }

@@ -1,5 +1,6 @@
 #include "chatbot_process.hpp"
 
+#include <csignal>
 #include <regex>
 #include <stdexcept>
 #include <vector>
@@ -54,9 +55,40 @@ chatbot_process::chatbot_process(const std::string& secret,
     }
 }
 
+chatbot_process::chatbot_process(worker_tag, const std::vector<std::string>& args) {
+    if (std::string(WSGATE_CHATBOT_BINARY).empty()) {
+        throw std::runtime_error(
+            "WSGATE_CHATBOT_BINARY is not defined: add it to wsgate_test_support");
+    }
+    pid_ = spawn_logged(args, (dir_.path() / log_name).string());
+    try {
+        wait_for_worker_ready_line();
+    } catch (...) {
+        kill();
+        throw;
+    }
+}
+
+std::unique_ptr<chatbot_process> chatbot_process::worker(const std::string& redis_url,
+                                                         std::uint16_t gateway_port,
+                                                         const std::string& api_key,
+                                                         const std::string& consumer,
+                                                         const std::vector<std::string>& extra_args) {
+    std::vector<std::string> args{WSGATE_CHATBOT_BINARY, "--queue", redis_url, "--gateway",
+                                  "http://127.0.0.1:" + std::to_string(gateway_port)};
+    if (!api_key.empty()) {
+        args.insert(args.end(), {"--api-key", api_key});
+    }
+    if (!consumer.empty()) {
+        args.insert(args.end(), {"--consumer", consumer});
+    }
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    return std::unique_ptr<chatbot_process>(new chatbot_process(worker_tag{}, args));
+}
+
 chatbot_process::~chatbot_process() {
     kill();
-    print_log_on_failure("wsgate-chatbot", "port " + std::to_string(port_),
+    print_log_on_failure("wsgate-chatbot", port_ != 0 ? "port " + std::to_string(port_) : "worker",
                          [this] { return log_text(); }, 4000);
 }
 
@@ -70,6 +102,16 @@ void chatbot_process::kill() {
     }
     kill_and_reap(pid_);
     pid_ = -1;
+}
+
+std::optional<int> chatbot_process::stop(std::chrono::milliseconds timeout) {
+    if (pid_ <= 0) {
+        return std::nullopt;
+    }
+    ::kill(pid_, SIGTERM);
+    const auto status = reap_or_kill(pid_, timeout);
+    pid_ = -1;
+    return status;
 }
 
 std::string chatbot_process::ws_url(const std::string& path) const {
@@ -95,6 +137,25 @@ void chatbot_process::wait_for_listening_line() {
                                  tail_of(log, 4000));
     }
     throw std::runtime_error("no 'chatbot listening on HOST:PORT' line within 10 s; log:\n" +
+                             tail_of(log, 4000));
+}
+
+void chatbot_process::wait_for_worker_ready_line() {
+    static const std::regex line(R"(chatbot worker ready)");
+    std::string log;
+    std::smatch match;
+    const auto wait = wait_for_log_match(
+        pid_, startup_timeout, [this] { return log_text(); }, line, log, match);
+    if (wait.ready) {
+        return;
+    }
+    if (wait.exit_status) {
+        pid_ = -1;
+        throw std::runtime_error("wsgate-chatbot worker exited (status " +
+                                 std::to_string(*wait.exit_status) + ") before it was ready; log:\n" +
+                                 tail_of(log, 4000));
+    }
+    throw std::runtime_error("no 'chatbot worker ready' line within 10 s; log:\n" +
                              tail_of(log, 4000));
 }
 

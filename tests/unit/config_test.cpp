@@ -667,3 +667,17 @@ TEST(config, websocket_services_take_ws_urls) {
     EXPECT_EQ(s.port, 81);
     EXPECT_EQ(s.path, "/up");
 }
+
+TEST(config, queue_services_need_redis_and_nothing_else) {
+    const std::string queue = R"({"bot":{"transport":"queue"}})";
+    auto c = load({"--services", queue, "--redis.url", "redis://127.0.0.1:6379"});
+    EXPECT_EQ(c.services.at("bot").transport, "queue");
+    try {
+        load({"--services", queue});
+        ADD_FAILURE() << "a queue without Redis was accepted";
+    } catch (const wsgate::config_error& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("services.bot.transport: queue needs redis.url", 0),
+                  0u)
+            << e.what();
+    }
+}

@@ -14,6 +14,8 @@
 
 namespace wsgate {
 
+class redis_bus;
+
 /// One wsgate process: listeners, bus, hub and signal handling on one io_context.
 /// Data flows one way: REST ingest → bus → (every instance's) bus → hub → sessions.
 class gateway {
@@ -36,6 +38,8 @@ public:
     }
 
 private:
+    std::shared_ptr<service> make_service(boost::asio::io_context& ioc, const service_config& cfg,
+                                          const std::shared_ptr<redis_bus>& redis);
     void on_bus_message(const envelope& e);
     void watch_drain();
 

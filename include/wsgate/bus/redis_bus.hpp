@@ -40,6 +40,12 @@ public:
     void subscribe(const std::string& topic) override;
     void unsubscribe(const std::string& topic) override;
     bool ready() const override;
+    /// Appends `body` to the Redis Stream `stream` (XADD, trimmed to about `max_length`
+    /// entries); `done(true)` once Redis has it. For the queue transport of services.
+    void append_to_stream(const std::string& stream, const std::string& body,
+                          std::size_t max_length, publish_callback done);
+    /// The prefix of every Redis key and channel wsgate uses.
+    const std::string& prefix() const { return cfg_.prefix; }
     void when_subscribed(const std::string& topic, std::function<void()> in_force) override;
 
 private:
