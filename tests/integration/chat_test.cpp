@@ -66,31 +66,7 @@ TEST(chat, hundred_clients_sending_at_once_get_only_their_own_replies_in_order) 
     constexpr int messages_each = 5;
     chat_rig rig;
     const auto clients = connect_clients(rig.port(), client_count);
-    const auto text = [](int c, int m) {
-        return "client " + std::to_string(c) + " message " + std::to_string(m);
-    };
-
-    for (int m = 0; m < messages_each; ++m) {
-        for (int c = 0; c < client_count; ++c) {
-            clients[c]->send_json(send_frame(text(c, m), m));
-        }
-    }
-
-    for (int c = 0; c < client_count; ++c) {
-        SCOPED_TRACE("client " + std::to_string(c));
-        std::vector<json> replies;
-        for (const json& frame : read_frames(*clients[c], 2 * messages_each)) {
-            if (frame.value("type", "") == "reply") {
-                replies.push_back(frame);
-            } else {
-                EXPECT_EQ(frame.value("type", ""), "ack") << frame;
-            }
-        }
-        ASSERT_EQ(replies.size(), static_cast<std::size_t>(messages_each));
-        for (int m = 0; m < messages_each; ++m) {
-            EXPECT_EQ(replies[m], reply(m, "echo: " + text(c, m)));
-        }
-    }
+    expect_each_client_answered_in_order(clients, messages_each);
     expect_marker_next(rig.api(), client_pointers(clients));
 }
 

@@ -74,40 +74,10 @@ TEST(chat_ws, twenty_clients_sending_at_once_get_only_their_own_replies_in_order
     constexpr int client_count = 20;
     constexpr int messages_each = 5;
     chat_rig rig(ws_setup());
-    std::vector<std::unique_ptr<ws_client>> clients;
-    for (int c = 0; c < client_count; ++c) {
-        clients.push_back(std::make_unique<ws_client>());
-        clients.back()->connect(rig.port());
-    }
-    const auto text = [](int c, int m) {
-        return "client " + std::to_string(c) + " message " + std::to_string(m);
-    };
-
-    for (int m = 0; m < messages_each; ++m) {
-        for (int c = 0; c < client_count; ++c) {
-            clients[c]->send_json(send_frame(text(c, m), m));
-        }
-    }
-
-    for (int c = 0; c < client_count; ++c) {
-        SCOPED_TRACE("client " + std::to_string(c));
-        std::vector<json> replies;
-        for (const json& frame : read_frames(*clients[c], 2 * messages_each)) {
-            if (frame.value("type", "") == "reply") {
-                replies.push_back(frame);
-            } else {
-                EXPECT_EQ(frame.value("type", ""), "ack") << frame;
-            }
-        }
-        ASSERT_EQ(replies.size(), static_cast<std::size_t>(messages_each));
-        for (int m = 0; m < messages_each; ++m) {
-            EXPECT_EQ(replies[m], reply(m, "echo: " + text(c, m)));
-        }
-    }
+    const auto clients = connect_clients(rig.port(), client_count);
+    expect_each_client_answered_in_order(clients, messages_each);
     EXPECT_EQ(bot_websockets(rig), client_count);
-    std::vector<ws_client*> everyone;
-    for (auto& client : clients) everyone.push_back(client.get());
-    expect_marker_next(rig.api(), everyone);
+    expect_marker_next(rig.api(), client_pointers(clients));
 }
 
 TEST(chat_ws, a_push_from_the_service_reaches_only_that_connection) {

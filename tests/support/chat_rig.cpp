@@ -96,4 +96,31 @@ long long elapsed_ms(std::chrono::steady_clock::time_point since) {
         .count();
 }
 
+void expect_each_client_answered_in_order(const std::vector<std::unique_ptr<ws_client>>& clients,
+                                          int messages_each) {
+    const auto text = [](std::size_t c, int m) {
+        return "client " + std::to_string(c) + " message " + std::to_string(m);
+    };
+    for (int m = 0; m < messages_each; ++m) {
+        for (std::size_t c = 0; c < clients.size(); ++c) {
+            clients[c]->send_json(send_frame(text(c, m), m));
+        }
+    }
+    for (std::size_t c = 0; c < clients.size(); ++c) {
+        SCOPED_TRACE("client " + std::to_string(c));
+        std::vector<nlohmann::json> replies;
+        for (const auto& frame : read_frames(*clients[c], 2 * messages_each)) {
+            if (frame.value("type", "") == "reply") {
+                replies.push_back(frame);
+            } else {
+                EXPECT_EQ(frame.value("type", ""), "ack") << frame;
+            }
+        }
+        ASSERT_EQ(replies.size(), static_cast<std::size_t>(messages_each));
+        for (int m = 0; m < messages_each; ++m) {
+            EXPECT_EQ(replies[m], reply(m, "echo: " + text(c, m)));
+        }
+    }
+}
+
 }  // namespace wsgate::test

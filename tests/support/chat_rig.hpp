@@ -75,6 +75,11 @@ std::vector<nlohmann::json> sorted(std::vector<nlohmann::json> frames);
 /// The metric counting errors with `code` answered to WebSocket clients.
 std::string ws_errors(const std::string& code);
 
+/// Every client sends `messages_each` messages (interleaved across clients); each must get an
+/// ack for each and the replies to its own messages, in the order it sent them.
+void expect_each_client_answered_in_order(const std::vector<std::unique_ptr<ws_client>>& clients,
+                                          int messages_each);
+
 long long elapsed_ms(std::chrono::steady_clock::time_point since);
 
 }  // namespace wsgate::test
