@@ -1,5 +1,7 @@
 #include <wsgate/config/config.hpp>
 
+#include <wsgate/auth/origin_policy.hpp>
+#include <wsgate/limits/proxy_trust.hpp>
 #include <wsgate/protocol/client_message.hpp>
 
 #include <nlohmann/json.hpp>
@@ -347,6 +349,21 @@ const std::vector<option>& options() {
              c.server.instance_id =
                  v.string(is_instance_id, "at most 32 letters, digits or '_' (empty: random)");
          }},
+        {"server.allowed_origins", "",
+         "origins (scheme://host[:port], *.domain wildcards, or *) allowed to open WebSockets; "
+         "empty: any",
+         [](config& c, const value& v) {
+             c.server.allowed_origins = v.string_list(
+                 auth::valid_origin_entry,
+                 "a list of origins like https://app.example.com or https://*.example.com, or *");
+         }},
+        {"server.trusted_proxies", "",
+         "proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client address",
+         [](config& c, const value& v) {
+             c.server.trusted_proxies = v.string_list(
+                 [](std::string_view t) { return parse_address_range(t).has_value(); },
+                 "a list of IP addresses or CIDR ranges like 10.0.0.0/8");
+         }},
         {"log.level", "info", "trace, debug, info, warn, error, critical or off",
          [](config& c, const value& v) {
              c.log.level = v.one_of({"trace", "debug", "info", "warn", "error", "critical", "off"});
@@ -392,6 +409,32 @@ const std::vector<option>& options() {
          }},
         {"limits.max_batch_events", "1000", "most events in one batch publish",
          [](config& c, const value& v) { c.limits.max_batch_events = v.integer(1, 100000); }},
+        {"limits.max_connections", "100000", "WebSocket clients at once (503 beyond); 0: no limit",
+         [](config& c, const value& v) { c.limits.max_connections = v.integer(0, 10000000); }},
+        {"limits.max_connections_per_ip", "1000",
+         "WebSocket clients at once from one address (429 beyond); 0: no limit",
+         [](config& c, const value& v) {
+             c.limits.max_connections_per_ip = v.integer(0, 10000000);
+         }},
+        {"limits.message_rate", "100",
+         "messages per second one client may send on average (token bucket)",
+         [](config& c, const value& v) {
+             c.limits.message_rate = static_cast<double>(v.integer(1, 1000000));
+         }},
+        {"limits.message_burst", "200",
+         "messages a client may send at once above its rate; as many refused closes it (1008)",
+         [](config& c, const value& v) {
+             c.limits.message_burst = static_cast<double>(v.integer(1, 1000000));
+         }},
+        {"limits.publish_rate", "0",
+         "events per second one API key may publish (429 beyond); 0: no limit",
+         [](config& c, const value& v) {
+             c.limits.publish_rate = static_cast<double>(v.integer(0, 100000000));
+         }},
+        {"limits.publish_burst", "1000", "events an API key may publish at once above its rate",
+         [](config& c, const value& v) {
+             c.limits.publish_burst = static_cast<double>(v.integer(1, 100000000));
+         }},
         {"timeouts.handshake_ms", "5000",
          "time allowed for the HTTP request and WebSocket upgrade, and for a close handshake",
          [](config& c, const value& v) { c.timeouts.handshake = v.duration(100, 600000); }},

@@ -16,8 +16,7 @@ using env_map = std::map<std::string, std::string>;
 using nlohmann::json;
 using wsgate::config_action;
 
-const std::filesystem::path source_dir =
-    std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+const std::filesystem::path source_dir = WSGATE_SOURCE_DIR;
 
 /// Loads a configuration that is expected to be valid and to run.
 wsgate::config load(const std::vector<std::string>& args, const env_map& env = {}) {
@@ -47,7 +46,9 @@ std::string describe(const wsgate::config& c) {
           {"separate_api", c.server.separate_api},
           {"api_listen", endpoint(c.server.api_listen)},
           {"ws_path", c.server.ws_path},
-          {"instance_id", c.server.instance_id}}},
+          {"instance_id", c.server.instance_id},
+          {"allowed_origins", c.server.allowed_origins},
+          {"trusted_proxies", c.server.trusted_proxies}}},
         {"log", {{"level", c.log.level}, {"format", c.log.format}}},
         {"auth", {{"api_keys", c.auth.api_keys}, {"insecure_dev_user", c.auth.insecure_dev_user}}},
         {"limits",
@@ -57,7 +58,13 @@ std::string describe(const wsgate::config& c) {
           {"max_channel_length", c.limits.max_channel_length},
           {"channel_chars", c.limits.channel_chars},
           {"max_body_bytes", c.limits.max_body_bytes},
-          {"max_batch_events", c.limits.max_batch_events}}},
+          {"max_batch_events", c.limits.max_batch_events},
+          {"max_connections", c.limits.max_connections},
+          {"max_connections_per_ip", c.limits.max_connections_per_ip},
+          {"message_rate", c.limits.message_rate},
+          {"message_burst", c.limits.message_burst},
+          {"publish_rate", c.limits.publish_rate},
+          {"publish_burst", c.limits.publish_burst}}},
         {"timeouts",
          {{"handshake_ms", c.timeouts.handshake.count()},
           {"http_idle_ms", c.timeouts.http_idle.count()}}},
@@ -680,4 +687,28 @@ TEST(config, queue_services_need_redis_and_nothing_else) {
                   0u)
             << e.what();
     }
+}
+
+TEST(config, origins_and_trusted_proxies_are_validated_lists) {
+    auto c = load({"--server.allowed_origins=https://app.example.com,https://*.example.org",
+                   "--server.trusted_proxies=10.0.0.0/8,::1,192.168.1.7"});
+    EXPECT_EQ(c.server.allowed_origins,
+              (std::vector<std::string>{"https://app.example.com", "https://*.example.org"}));
+    EXPECT_EQ(c.server.trusted_proxies.size(), 3u);
+    EXPECT_EQ(error_of({"--server.allowed_origins=app.example.com"}).rfind(
+                  "server.allowed_origins: must be a list of origins", 0),
+              0u);
+    EXPECT_EQ(error_of({"--server.trusted_proxies=10.0.0.0/33"}).rfind(
+                  "server.trusted_proxies: must be a list of IP addresses or CIDR ranges", 0),
+              0u);
+}
+
+TEST(config, rate_limits_are_read_as_integers) {
+    auto c = load({"--limits.message_rate=5", "--limits.message_burst=7",
+                   "--limits.publish_rate=50", "--limits.max_connections_per_ip=0"});
+    EXPECT_EQ(c.limits.message_rate, 5);
+    EXPECT_EQ(c.limits.message_burst, 7);
+    EXPECT_EQ(c.limits.publish_rate, 50);
+    EXPECT_EQ(c.limits.max_connections_per_ip, 0u);
+    EXPECT_EQ(error_of({"--limits.message_rate=0"}).rfind("limits.message_rate: must be", 0), 0u);
 }

@@ -43,6 +43,8 @@ struct config {
         endpoint_config api_listen;
         std::string ws_path = "/ws";
         std::string instance_id;  ///< never empty after load_config(): random when not given
+        std::vector<std::string> allowed_origins;  ///< empty: any Origin may open a WebSocket
+        std::vector<std::string> trusted_proxies;  ///< addresses/ranges whose X-Forwarded-For counts
     } server;
 
     struct log_section {
@@ -63,6 +65,12 @@ struct config {
         std::string channel_chars = "-_.:@/=";
         std::size_t max_body_bytes = 1024 * 1024;
         std::size_t max_batch_events = 1000;
+        std::size_t max_connections = 100000;        ///< WebSocket clients in all; 0: no limit
+        std::size_t max_connections_per_ip = 1000;   ///< 0: no limit
+        double message_rate = 100;                   ///< client messages per second
+        double message_burst = 200;
+        double publish_rate = 0;                     ///< events/s per API key; 0: no limit
+        double publish_burst = 1000;
     } limits;
 
     struct timeouts_section {
