@@ -50,6 +50,18 @@ bool same_secret(std::string_view a, std::string_view b) {
     return diff == 0 && !b.empty();
 }
 
+}  // namespace
+
+std::string_view bearer_token(std::string_view authorization) {
+    constexpr std::string_view scheme = "Bearer ";
+    if (authorization.size() <= scheme.size() ||
+        !iequals(authorization.substr(0, scheme.size()), scheme))
+        return {};
+    return trim(authorization.substr(scheme.size()));
+}
+
+namespace {
+
 rest_response json_response(int status, const json& body) {
     rest_response r;
     r.status = status;
@@ -63,8 +75,8 @@ struct publish_error {
 };
 
 rest_response error_response(metrics& stats, int status, std::string_view code,
-                             std::string_view message) {
-    stats.count_error("rest", code);
+                             std::string_view message, std::string_view source = "rest") {
+    stats.count_error(source, code);
     return json_response(status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
@@ -186,17 +198,49 @@ std::optional<publish_error> parse_publish(const json& j, const protocol::name_r
 
 }  // namespace
 
-rest_response rest_api::error(int status, std::string_view code, std::string_view message) {
-    return error_response(state_.stats, status, code, message);
+rest_response rest_api::error(int status, std::string_view code, std::string_view message,
+                              std::string_view source) {
+    return error_response(state_.stats, status, code, message, source);
 }
 
 void rest_api::handle(const rest_request& req, listener_role role, responder respond) {
     if (auto r = route(req, role); r.status != 0) return respond(std::move(r));
     const bool batch = req.path == "/api/v1/publish/batch";
+    token_bucket* bucket = publish_bucket(req);
+    const auto now = token_bucket::clock::now();
+    if (bucket != nullptr) {
+        if (auto wait = bucket->wait_time(now); wait.count() > 0) return respond(rate_limited(wait));
+    }
     std::vector<envelope> events;
     if (auto bad = parse_events(req, batch, events); bad.status != 0)
         return respond(std::move(bad));
+    if (bucket != nullptr) bucket->try_take(now, static_cast<double>(events.size()));
     publish(std::move(events), batch, std::move(respond));
+}
+
+token_bucket* rest_api::publish_bucket(const rest_request& req) {
+    const auto& limits = state_.cfg.limits;
+    if (limits.publish_rate <= 0) return nullptr;
+    // check_post() let the request through: it holds one of the keys, or the API is open ("").
+    std::string key;
+    if (!state_.cfg.auth.api_keys.empty()) key = std::string(bearer_token(req.authorization));
+    auto found = state_.publish_buckets.find(key);
+    if (found == state_.publish_buckets.end())
+        found = state_.publish_buckets
+                    .emplace(std::move(key), token_bucket(limits.publish_rate, limits.publish_burst,
+                                                          token_bucket::clock::now()))
+                    .first;
+    return &found->second;
+}
+
+rest_response rest_api::rate_limited(std::chrono::milliseconds wait) {
+    const auto seconds = (wait.count() + 999) / 1000;
+    auto r = error(429, "rate_limited",
+                   "this API key may publish " +
+                       std::to_string(static_cast<long long>(state_.cfg.limits.publish_rate)) +
+                       " events per second; retry after " + std::to_string(seconds) + " s");
+    r.headers.emplace_back("Retry-After", std::to_string(seconds));
+    return r;
 }
 
 // Everything but publishing itself: an answer, or status 0 for a publish that may go ahead.
@@ -248,11 +292,9 @@ rest_response rest_api::route(const rest_request& req, listener_role role) {
 rest_response rest_api::check_post(const rest_request& req) {
     const auto& keys = state_.cfg.auth.api_keys;
     if (!keys.empty()) {
-        constexpr std::string_view scheme = "Bearer ";
-        const std::string_view auth = req.authorization;
+        const auto presented = bearer_token(req.authorization);
         bool ok = false;
-        if (auth.size() > scheme.size() && iequals(auth.substr(0, scheme.size()), scheme)) {
-            const auto presented = trim(auth.substr(scheme.size()));
+        if (!presented.empty()) {
             for (const auto& key : keys) ok |= same_secret(presented, key);
         }
         if (!ok) {

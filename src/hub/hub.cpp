@@ -37,6 +37,15 @@ void hub::add(subscriber& s, std::string connection_id, std::string user) {
     clients_.emplace(&s, client{std::move(connection_id), std::move(user), {}});
 }
 
+void hub::set_user(subscriber& s, std::string user) {
+    auto it = clients_.find(&s);
+    if (it == clients_.end() || it->second.user == user) return;
+    client& c = it->second;
+    if (!user.empty()) join(by_user_, user, s, user_topic(user));
+    if (!c.user.empty()) leave(by_user_, c.user, s, user_topic(c.user));
+    c.user = std::move(user);
+}
+
 void hub::remove(subscriber& s) {
     auto it = clients_.find(&s);
     if (it == clients_.end()) return;

@@ -18,6 +18,10 @@ const char* to_string(close_reason r) {
         case close_reason::bad_utf8: return "bad_utf8";
         case close_reason::heartbeat: return "heartbeat";
         case close_reason::error: return "error";
+        case close_reason::rate_limit: return "rate_limit";
+        case close_reason::auth_required: return "auth_required";
+        case close_reason::auth_failed: return "auth_failed";
+        case close_reason::token_expired: return "token_expired";
     }
     return "error";
 }

@@ -7,6 +7,8 @@ namespace wsgate::protocol {
 namespace {
 
 constexpr std::size_t max_id_length = 64;
+constexpr std::size_t max_event_length = 128;
+constexpr std::size_t max_token_length = 8192;
 
 bool is_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -34,6 +36,8 @@ const char* to_string(client_error e) {
         case client_error::service_unavailable: return "service_unavailable";
         case client_error::timeout: return "timeout";
         case client_error::rejected: return "rejected";
+        case client_error::rate_limited: return "rate_limited";
+        case client_error::unauthorized: return "unauthorized";
     }
     return "unknown";
 }
@@ -95,10 +99,33 @@ parse_result parse_client_message(std::string_view text, const name_rules& chann
         if (auto data = doc.find("data"); data != doc.end()) req.data = data->dump();
         return req;
     }
+    if (name == "auth" || name == "refresh") {
+        req.type = name == "auth" ? request_type::auth : request_type::refresh;
+        auto token = doc.find("token");
+        if (token == doc.end()) return fail(client_error::missing_field, "token is required", req.id);
+        if (!token->is_string() || token->get_ref<const std::string&>().empty() ||
+            token->get_ref<const std::string&>().size() > max_token_length)
+            return fail(client_error::invalid_field,
+                        "token must be a string of 1-" + std::to_string(max_token_length) +
+                            " characters",
+                        req.id);
+        req.token = token->get<std::string>();
+        return req;
+    }
     if (name == "subscribe") {
         req.type = request_type::subscribe;
     } else if (name == "unsubscribe") {
         req.type = request_type::unsubscribe;
+    } else if (name == "publish") {
+        req.type = request_type::publish;
+        auto event = doc.find("event");
+        if (event == doc.end()) return fail(client_error::missing_field, "event is required", req.id);
+        if (!event->is_string() || event->get_ref<const std::string&>().empty() ||
+            event->get_ref<const std::string&>().size() > max_event_length)
+            return fail(client_error::invalid_field, "event must be a string of 1-128 characters",
+                        req.id);
+        req.event = event->get<std::string>();
+        if (auto data = doc.find("data"); data != doc.end()) req.data = data->dump();
     } else {
         return fail(client_error::unknown_type, "unknown type '" + name.substr(0, 64) + "'", req.id);
     }

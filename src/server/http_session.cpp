@@ -81,26 +81,55 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
 }
 
 void http_session::upgrade(request_type request) {
+    auto refuse = [this](int status, std::string_view code, const std::string& message) {
+        respond(api_.error(status, code, message, "handshake"), false, false);
+    };
+    // Cross-Site WebSocket Hijacking: a page from another site may not use the client's cookies
+    // here. Browsers always send Origin on a WebSocket handshake; other clients may not.
+    const auto origin = request[http::field::origin];
+    if (request.count(http::field::origin) != 0 && !state_->origins.allows(origin))
+        return refuse(403, "origin_not_allowed",
+                      "origin '" + std::string(origin.substr(0, 256)) + "' may not connect");
+
     // The user id a development client declares (?user=...), when the configuration allows it.
     std::string user;
     auto url = boost::urls::parse_origin_form(request.target());
-    if (!url) {
-        return respond(api_.error(400, "bad_request", "malformed request target"), false, false);
-    }
+    if (!url) return refuse(400, "bad_request", "malformed request target");
     for (const auto& param : url->params()) {
         if (param.key != "user") continue;
         if (!state_->cfg.auth.insecure_dev_user)
-            return respond(api_.error(403, "user_not_allowed",
-                                      "declaring a user needs auth.insecure_dev_user"),
-                           false, false);
+            return refuse(403, "user_not_allowed", "declaring a user needs auth.insecure_dev_user");
         if (!state_->names.valid(param.value))
-            return respond(api_.error(400, "invalid_user", state_->names.describe("user")), false,
-                           false);
+            return refuse(400, "invalid_user", state_->names.describe("user"));
         user = param.value;
     }
+
+    const std::string address = client_address(request);
+    switch (state_->connections.try_open(address)) {
+        case connection_limiter::verdict::ok:
+            break;
+        case connection_limiter::verdict::total_reached:
+            return refuse(503, "too_many_connections", "the server is at its connection limit");
+        case connection_limiter::verdict::address_reached:
+            return refuse(429, "too_many_connections",
+                          "too many connections from " + address + " (at most " +
+                              std::to_string(state_->cfg.limits.max_connections_per_ip) + ")");
+    }
+    connection_slot slot(state_->connections, address);
     stream_.expires_never();
-    auto session = std::make_shared<ws_session>(stream_.release_socket(), state_, std::move(user));
+    auto session = std::make_shared<ws_session>(stream_.release_socket(), state_, std::move(user),
+                                                std::move(slot));
     session->start(std::move(request));
+}
+
+std::string http_session::client_address(const request_type& request) {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (ec) return "unknown";
+    auto address = peer.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+        address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
+    return state_->proxies.client_address(address.to_string(), request["X-Forwarded-For"]);
 }
 
 void http_session::respond(const rest_response& r, bool keep_alive, bool head) {

@@ -27,11 +27,14 @@ close_reason reason_for(const beast::error_code& ec) {
 }  // namespace
 
 ws_session::ws_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
-                       std::string user)
+                       std::string user, connection_slot slot)
     : ws_(std::move(socket), state->stats),
       state_(std::move(state)),
       id_(state_->next_connection_id()),
-      user_(std::move(user)) {}
+      user_(std::move(user)),
+      slot_(std::move(slot)),
+      messages_(state_->cfg.limits.message_rate, state_->cfg.limits.message_burst,
+                token_bucket::clock::now()) {}
 
 ws_session::~ws_session() {
     if (registered_) state_->clients.remove(*this);
@@ -108,9 +111,30 @@ void ws_session::reject(protocol::client_error code, const std::string& message,
     send(protocol::error_message(id, protocol::to_string(code), message));
 }
 
+bool ws_session::within_rate() {
+    const auto now = token_bucket::clock::now();
+    if (messages_.try_take(now)) {
+        if (messages_.wait_time(now).count() == 0) refused_ = 0;  // back within the rate
+        return true;
+    }
+    state_->stats.count_error("ws", "rate_limited");
+    // One error per episode, not one per refused message: a flood must not be echoed.
+    if (++refused_ == 1)
+        send(protocol::error_message(std::nullopt, "rate_limited",
+                                     "more than " +
+                                         std::to_string(static_cast<long>(
+                                             state_->cfg.limits.message_rate)) +
+                                         " messages per second; this one was dropped"));
+    if (refused_ >= state_->cfg.limits.message_burst)
+        close(close_reason::rate_limit,
+              {websocket::close_code::policy_error, "rate limit exceeded"});
+    return false;
+}
+
 void ws_session::handle_request(std::string_view text) {
     using protocol::client_error;
     auto& hub = state_->clients;
+    if (!within_rate()) return;
     auto parsed = protocol::parse_client_message(text, state_->names);
     if (auto* err = std::get_if<protocol::request_error>(&parsed))
         return reject(err->code, err->message, err->id);

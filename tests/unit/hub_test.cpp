@@ -124,3 +124,22 @@ TEST(hub, for_each_visits_every_client_once) {
     EXPECT_EQ(a.go_aways, 1);
     EXPECT_EQ(b.go_aways, 1);
 }
+
+TEST(hub, a_client_can_become_a_user_later) {
+    hub h;
+    topic_log topics;
+    h.set_topic_callback(topics.callback());
+    fake_client a;
+    h.add(a, "c1", "");
+    EXPECT_EQ(h.send_to_user("alice", frame("x")), 0u);
+    h.set_user(a, "alice");
+    EXPECT_EQ(h.send_to_user("alice", frame("y")), 1u);
+    h.set_user(a, "bob");
+    EXPECT_EQ(h.send_to_user("alice", frame("z")), 0u);
+    EXPECT_EQ(h.send_to_user("bob", frame("w")), 1u);
+    const std::vector<std::pair<std::string, bool>> expected{
+        {"user:alice", true}, {"user:bob", true}, {"user:alice", false}};
+    EXPECT_EQ(topics.changes, expected);
+    h.remove(a);
+    EXPECT_EQ(topics.changes.back(), (std::pair<std::string, bool>{"user:bob", false}));
+}

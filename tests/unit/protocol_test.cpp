@@ -70,6 +70,13 @@ TEST(protocol, every_malformed_input_maps_to_its_code) {
         {R"({"type":"subscribe","channel":"é"})", client_error::invalid_channel},
         {R"({"type":"ping","id":{}})", client_error::invalid_field},
         {R"({"type":"ping","id":null})", client_error::invalid_field},
+        {R"({"type":"auth"})", client_error::missing_field},
+        {R"({"type":"auth","token":""})", client_error::invalid_field},
+        {R"({"type":"refresh","token":7})", client_error::invalid_field},
+        {R"({"type":"publish","channel":"a","data":1})", client_error::missing_field},
+        {R"({"type":"publish","event":"","channel":"a"})", client_error::invalid_field},
+        {R"({"type":"publish","event":"e"})", client_error::missing_field},
+        {R"({"type":"publish","event":"e","channel":"a b"})", client_error::invalid_channel},
     };
     for (const auto& c : cases) EXPECT_EQ(parse_bad(c.text).code, c.code) << c.text;
 }
@@ -163,4 +170,21 @@ TEST(protocol, replies_and_messages_name_their_service) {
     EXPECT_TRUE(valid_service_name("chat-bot_2"));
     EXPECT_FALSE(valid_service_name("Chat"));
     EXPECT_FALSE(valid_service_name(""));
+}
+
+TEST(protocol, auth_and_refresh_carry_a_bounded_token) {
+    auto auth = parse_ok(R"({"type":"auth","token":"a.b.c","id":1})");
+    EXPECT_EQ(auth.type, request_type::auth);
+    EXPECT_EQ(auth.token, "a.b.c");
+    EXPECT_EQ(parse_ok(R"({"type":"refresh","token":"x.y.z"})").type, request_type::refresh);
+    const std::string huge = R"({"type":"auth","token":")" + std::string(8193, 'a') + R"("})";
+    EXPECT_EQ(parse_bad(huge).code, client_error::invalid_field);
+}
+
+TEST(protocol, publish_carries_channel_event_and_data) {
+    auto req = parse_ok(R"({"type":"publish","channel":"room:1","event":"say","data":{"t":"hi"}})");
+    EXPECT_EQ(req.type, request_type::publish);
+    EXPECT_EQ(req.channel, "room:1");
+    EXPECT_EQ(req.event, "say");
+    EXPECT_EQ(json::parse(req.data), json::parse(R"({"t":"hi"})"));
 }

@@ -26,6 +26,9 @@ struct rest_response {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
+/// The token of an `Authorization: Bearer <token>` header; empty when there is none.
+std::string_view bearer_token(std::string_view authorization);
+
 /// Which routes a listener serves.
 enum class listener_role {
     public_and_api,  ///< one listener for everything (the default)
@@ -45,8 +48,10 @@ public:
     /// has accepted (202) or lost (503) the events. `req` need not outlive this call.
     void handle(const rest_request& req, listener_role role, responder respond);
 
-    /// A JSON error response (docs/openapi.yaml), counted in wsgate_errors_total{source="rest"}.
-    rest_response error(int status, std::string_view code, std::string_view message);
+    /// A JSON error response (docs/openapi.yaml), counted in wsgate_errors_total{source=...}:
+    /// "rest" for the API, "handshake" for refused WebSocket upgrades.
+    rest_response error(int status, std::string_view code, std::string_view message,
+                        std::string_view source = "rest");
 
 private:
     rest_response route(const rest_request& req, listener_role role);
@@ -54,6 +59,9 @@ private:
     /// Validates a publish (`batch`: an array of them) into envelopes, or answers an error.
     rest_response parse_events(const rest_request& req, bool batch, std::vector<envelope>& out);
     void publish(std::vector<envelope> events, bool batch, responder respond);
+    /// The publish rate bucket of the request's API key; null when publishing is not limited.
+    token_bucket* publish_bucket(const rest_request& req);
+    rest_response rate_limited(std::chrono::milliseconds wait);
 
     shared_state& state_;
 };

@@ -5,9 +5,13 @@
 #include <memory>
 #include <string>
 
+#include <wsgate/auth/origin_policy.hpp>
 #include <wsgate/bus/bus.hpp>
 #include <wsgate/config/config.hpp>
 #include <wsgate/hub/hub.hpp>
+#include <wsgate/limits/connection_limiter.hpp>
+#include <wsgate/limits/proxy_trust.hpp>
+#include <wsgate/limits/token_bucket.hpp>
 #include <wsgate/metrics/metrics.hpp>
 #include <wsgate/protocol/client_message.hpp>
 #include <wsgate/upstream/service.hpp>
@@ -17,8 +21,7 @@ namespace wsgate {
 /// What every session and request handler of one process shares. Held by shared_ptr so that
 /// sessions still queued on the io_context when the gateway goes away find it intact.
 struct shared_state {
-    explicit shared_state(config c)
-        : cfg(std::move(c)), names{cfg.limits.max_channel_length, cfg.limits.channel_chars} {}
+    explicit shared_state(config c);
 
     shared_state(const shared_state&) = delete;
     shared_state& operator=(const shared_state&) = delete;
@@ -30,6 +33,14 @@ struct shared_state {
     hub clients;
     bus* events = nullptr;  ///< set by the gateway; cleared before it goes away
     bool draining = false;  ///< shutdown has begun
+    /// Which browser origins may open WebSockets.
+    const auth::origin_policy origins;
+    /// Whose X-Forwarded-For names the client.
+    const proxy_trust proxies;
+    /// WebSocket clients, in total and per client address.
+    connection_limiter connections;
+    /// Publish rate per API key ("" without keys), made on first use.
+    std::map<std::string, token_bucket, std::less<>> publish_buckets;
     /// Backend services by name (docs/services.md); they live as long as the io_context runs.
     std::map<std::string, std::shared_ptr<service>, std::less<>> services;
 

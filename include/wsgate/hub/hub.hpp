@@ -32,6 +32,8 @@ public:
 
     /// Registers a client. `user` empty means anonymous. `connection_id` must be unique.
     void add(subscriber& s, std::string connection_id, std::string user);
+    /// Changes the user a registered client belongs to (an anonymous client authenticated).
+    void set_user(subscriber& s, std::string user);
     /// Unregisters a client and drops all of its subscriptions. Unknown clients are ignored.
     void remove(subscriber& s);
 

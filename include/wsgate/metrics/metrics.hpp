@@ -11,8 +11,8 @@ namespace wsgate {
 
 /// Why the gateway closed (or saw close) a client connection; a label of wsgate_closes_total.
 enum class close_reason { client, shutdown, slow_consumer, binary, too_big, bad_utf8, heartbeat,
-                          error };
-inline constexpr std::size_t close_reason_count = 8;
+                          error, rate_limit, auth_required, auth_failed, token_expired };
+inline constexpr std::size_t close_reason_count = 12;
 const char* to_string(close_reason r);
 
 /// Gauges read from the hub at scrape time.

@@ -23,6 +23,8 @@ enum class client_error {
     service_unavailable,
     timeout,
     rejected,
+    rate_limited,
+    unauthorized,
 };
 
 /// The code as it appears in `error` frames and metric labels.
@@ -41,14 +43,16 @@ struct name_rules {
 /// A backend service's name: 1-64 characters of [a-z0-9_-].
 bool valid_service_name(std::string_view name);
 
-enum class request_type { subscribe, unsubscribe, ping, send };
+enum class request_type { subscribe, unsubscribe, ping, send, publish, auth, refresh };
 
 /// One well-formed client request.
 struct client_request {
     request_type type = request_type::ping;
-    std::string channel;            ///< subscribe / unsubscribe
+    std::string channel;            ///< subscribe / unsubscribe / publish
     std::string service;            ///< send: the service's name
-    std::string data = "null";      ///< send: the message, as JSON text
+    std::string event;              ///< publish: the event's name
+    std::string data = "null";      ///< send, publish: the message, as JSON text
+    std::string token;              ///< auth / refresh: a JWT
     std::optional<std::string> id;  ///< the request's `id`, as JSON text, echoed verbatim
 };
 

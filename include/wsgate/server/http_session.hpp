@@ -30,6 +30,8 @@ private:
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t n);
     void upgrade(request_type request);
+    /// The client's address: the peer's, or the one a trusted proxy names.
+    std::string client_address(const request_type& request);
     void respond(const rest_response& r, bool keep_alive, bool head);
     void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t n);
     void linger();

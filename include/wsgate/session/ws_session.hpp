@@ -14,6 +14,7 @@
 
 #include <wsgate/app/shared_state.hpp>
 #include <wsgate/hub/subscriber.hpp>
+#include <wsgate/limits/token_bucket.hpp>
 #include <wsgate/session/ws_transport.hpp>
 #include <wsgate/upstream/service.hpp>
 
@@ -23,8 +24,9 @@ namespace wsgate {
 /// events from the hub. Lives as long as its read loop; one io_context thread, no locks.
 class ws_session : public std::enable_shared_from_this<ws_session>, public subscriber {
 public:
+    /// `slot` counts the connection against the limits until the session goes away.
     ws_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
-               std::string user);
+               std::string user, connection_slot slot);
     ~ws_session() override;
 
     /// Completes the WebSocket handshake for `request` (already read), then starts reading.
@@ -39,6 +41,8 @@ private:
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t n);
     void handle_request(std::string_view text);
+    /// Takes a token for one client message; false when the message must be refused.
+    bool within_rate();
     /// Runs `then` once the bus delivers `topic` here (unless the session is gone by then).
     void after_subscribed(const std::string& topic, std::function<void(ws_session&)> then);
     /// A `send` to a backend service.
@@ -56,6 +60,9 @@ private:
     std::string user_;
     std::unique_ptr<boost::asio::steady_timer> go_away_timer_;
     std::optional<close_reason> close_reason_;  ///< set when the gateway starts the close
+    connection_slot slot_;
+    token_bucket messages_;        ///< the client's message rate
+    std::uint32_t refused_ = 0;    ///< messages refused since the client was last within its rate
     bool registered_ = false;
 };
 
