@@ -95,11 +95,6 @@ void annotate(rest_response& r, const json& inside, const json& beside) {
     r.body = body.dump();
 }
 
-std::int64_t now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 constexpr const char* target_keys[] = {"channel", "user", "connection", "broadcast",
                                       "reply_to"};
 
@@ -349,11 +344,8 @@ void rest_api::publish(std::vector<envelope> events, bool batch, responder respo
     auto p = std::make_shared<progress>();
     p->left = events.size();
     p->respond = std::move(respond);
-    const auto ts = now_ms();
     for (auto& e : events) {
-        e.id = state_.next_event_id();
-        e.origin = state_.cfg.server.instance_id;
-        e.timestamp_ms = ts;
+        state_.stamp(e);
         p->ids.push_back(e.id);
     }
     metrics* stats = &state_.stats;  // outlives the bus, unlike this handler

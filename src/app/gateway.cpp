@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <wsgate/auth/subscribe_checker.hpp>
 #include <wsgate/bus/local_bus.hpp>
 #include <wsgate/bus/redis_bus.hpp>
 #include <wsgate/upstream/http_service.hpp>
@@ -18,6 +19,9 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
+
+// Subscribe-check answers kept at most (per user and channel).
+constexpr std::size_t subscribe_check_cache_entries = 10000;
 
 tcp::endpoint resolve(const endpoint_config& e) {
     const std::string host = e.host == "localhost" ? "127.0.0.1" : e.host;
@@ -65,6 +69,9 @@ gateway::gateway(net::io_context& ioc, config cfg)
     }
     for (const auto& [name, service_cfg] : state_->cfg.services)
         state_->services.emplace(name, make_service(ioc, service_cfg, redis));
+    if (const auto& check = state_->cfg.auth.subscribe_check; !check.url.empty())
+        state_->subscribe_check = std::make_unique<auth::subscribe_checker>(
+            ioc.get_executor(), check.webhook, check.cache, subscribe_check_cache_entries);
     state_->events = bus_.get();
     bus_->on_message([this](const envelope& e) { on_bus_message(e); });
     // Topics every instance always needs: its own connections', and broadcasts.

@@ -13,6 +13,8 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -109,6 +111,14 @@ class value {
         }
         if (!std::all_of(items.begin(), items.end(), valid)) fail(what);
         return items;
+    }
+
+    /// A JSON array: in the file as it is, as text (environment, flags) parsed from JSON.
+    json array(const std::string& what) const {
+        json parsed = is_text_ ? json::parse(raw_.get_ref<const std::string&>(), nullptr, false)
+                               : raw_;
+        if (!parsed.is_array()) fail(what);
+        return parsed;
     }
 
     /// A JSON object: in the file as it is, as text (environment, flags) parsed from JSON.
@@ -299,8 +309,73 @@ std::map<std::string, service_config> parse_services(const value& v) {
     return services;
 }
 
+// The `channels` rules: a JSON array of {"pattern", "subscribe", "publish", "check"}.
+std::vector<auth::channel_rule> parse_channel_rules(const value& v) {
+    const std::string what =
+        "an array of rules {\"pattern\": ..., \"subscribe\": ..., \"publish\": ..., "
+        "\"check\": ...}";
+    const json all = v.array(what);
+    std::vector<auth::channel_rule> rules;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const std::string key = v.key() + "[" + std::to_string(i) + "]";
+        const json& spec = all[i];
+        if (!spec.is_object()) value(key, spec, false).fail("an object");
+        auth::channel_rule rule;
+        for (const auto& [field, member] : spec.items()) {
+            const value f(key + "." + field, member, false);
+            if (field == "pattern") {
+                rule.pattern = f.string("a channel pattern (with * and {sub})");
+            } else if (field == "subscribe" || field == "publish") {
+                const auto chosen = f.one_of({"anyone", "users", "owner", "claim", "nobody"});
+                (field == "subscribe" ? rule.subscribe : rule.publish) = auth::parse_access(chosen);
+            } else if (field == "check") {
+                rule.check = f.boolean();
+            } else {
+                throw config_error(f.key() + ": unknown key");
+            }
+        }
+        if (!spec.contains("pattern")) throw config_error(key + ".pattern: is required");
+        rules.push_back(std::move(rule));
+    }
+    try {
+        auth::channel_policy check(rules);
+    } catch (const std::invalid_argument& e) {
+        throw config_error(v.key() + ": " + e.what());
+    }
+    return rules;
+}
+
+std::string read_key_file(const value& v) {
+    const std::string path = v.string("a file name");
+    if (path.empty()) return {};
+    std::ifstream file(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (!file.good() && !file.eof())
+        throw config_error(v.key() + ": cannot read " + path + ": " + std::strerror(errno));
+    if (!file.is_open())
+        throw config_error(v.key() + ": cannot read " + path + ": " + std::strerror(errno));
+    return text;
+}
+
 /// Rules that involve several keys, checked once every layer is applied.
 void check_across_keys(const config& c) {
+    const auto& a = c.auth;
+    if (!a.jwt.algorithm.empty()) {
+        try {
+            auth::jwt_verifier check(a.jwt);
+        } catch (const std::invalid_argument& e) {
+            throw config_error(std::string("auth.jwt: ") + e.what());
+        }
+    } else if (!a.anonymous) {
+        throw config_error(
+            "auth.anonymous: false needs auth.jwt.algorithm (or no client could connect)");
+    }
+    const bool checks = std::any_of(c.channels.begin(), c.channels.end(),
+                                    [](const auth::channel_rule& r) { return r.check; });
+    if (checks && a.subscribe_check.url.empty())
+        throw config_error("channels: a rule with \"check\" needs auth.subscribe_check.url");
+    if (!a.subscribe_check.url.empty() && a.subscribe_check.webhook.secret.empty())
+        throw config_error("auth.subscribe_check.secret: is required with auth.subscribe_check.url");
     for (const auto& [name, s] : c.services) {
         if (s.transport == "queue" && !c.redis.address)
             throw config_error("services." + name +
@@ -382,6 +457,62 @@ const std::vector<option>& options() {
         {"auth.insecure_dev_user", "false",
          "let clients claim a user id with ?user= (development only)",
          [](config& c, const value& v) { c.auth.insecure_dev_user = v.boolean(); }},
+        {"auth.anonymous", "true",
+         "let clients connect without a token (they reach only channels open to anyone)",
+         [](config& c, const value& v) { c.auth.anonymous = v.boolean(); }},
+        {"auth.jwt.algorithm", "", "HS256, RS256 or ES256: accept client JWTs; empty: no tokens",
+         [](config& c, const value& v) {
+             c.auth.jwt.algorithm = v.one_of({"", "HS256", "RS256", "ES256"});
+         }},
+        {"auth.jwt.secret", "", "HS256 shared secret (at least 32 bytes)",
+         [](config& c, const value& v) { c.auth.jwt.secret = v.string("a string"); }},
+        {"auth.jwt.public_key_file", "", "RS256/ES256 public key, a PEM file (BEGIN PUBLIC KEY)",
+         [](config& c, const value& v) {
+             c.auth.jwt.public_key_pem = read_key_file(v);
+             c.auth.jwt_public_key_file = v.string("a file name");
+         }},
+        {"auth.jwt.issuer", "", "when set, tokens must carry this iss",
+         [](config& c, const value& v) { c.auth.jwt.issuer = v.string("a string"); }},
+        {"auth.jwt.audience", "", "when set, tokens' aud must contain this",
+         [](config& c, const value& v) { c.auth.jwt.audience = v.string("a string"); }},
+        {"auth.jwt.leeway_ms", "30000", "clock skew allowed on exp and nbf (whole seconds count)",
+         [](config& c, const value& v) {
+             c.auth.jwt.leeway =
+                 std::chrono::duration_cast<std::chrono::seconds>(v.duration(0, 3600000));
+         }},
+        {"auth.jwt.channels_claim", "channels",
+         "claim listing the channel patterns a token grants (rules with access claim)",
+         [](config& c, const value& v) {
+             c.auth.jwt.channels_claim = v.string(
+                 [](std::string_view t) { return !t.empty() && t.size() <= 64; },
+                 "a claim name of 1-64 characters");
+         }},
+        {"auth.subscribe_check.url", "",
+         "http://host[:port][/path] asked about subscriptions whose rule has check; empty: none",
+         [](config& c, const value& v) {
+             auto& sc = c.auth.subscribe_check;
+             sc.url = v.string("an http:// URL or empty");
+             sc.webhook.url = sc.url;
+             if (!sc.url.empty() && !parse_service_url(sc.url, "http://", sc.webhook))
+                 v.fail("an http://host[:port][/path] URL");
+         }},
+        {"auth.subscribe_check.secret", "", "HMAC-SHA256 key signing subscribe-check requests",
+         [](config& c, const value& v) {
+             c.auth.subscribe_check.webhook.secret = v.string(
+                 [](std::string_view t) { return t.empty() || (t.size() >= 16 && t.size() <= 256); },
+                 "a secret of 16-256 characters");
+         }},
+        {"auth.subscribe_check.timeout_ms", "2000",
+         "how long a subscribe waits for the webhook (then it is refused)",
+         [](config& c, const value& v) {
+             c.auth.subscribe_check.webhook.timeout = v.duration(100, 60000);
+         }},
+        {"auth.subscribe_check.cache_ms", "30000",
+         "how long an answer is kept per user and channel (denials at most 5 s); 0: not kept",
+         [](config& c, const value& v) { c.auth.subscribe_check.cache = v.duration(0, 86400000); }},
+        {"channels", R"([{"pattern":"*","subscribe":"anyone","publish":"nobody"}])",
+         "channel rules, as JSON: who may subscribe and publish (docs/security.md)",
+         [](config& c, const value& v) { c.channels = parse_channel_rules(v); }},
         {"limits.max_message_bytes", "65536",
          "largest message a client may send (larger closes with 1009)",
          [](config& c, const value& v) {

@@ -91,18 +91,41 @@ void http_session::upgrade(request_type request) {
         return refuse(403, "origin_not_allowed",
                       "origin '" + std::string(origin.substr(0, 256)) + "' may not connect");
 
-    // The user id a development client declares (?user=...), when the configuration allows it.
-    std::string user;
+    // Who the client is: a token (Authorization: Bearer, or ?token=), a development user
+    // (?user=), or nobody.
+    ws_client client;
+    std::string_view token = bearer_token(request[http::field::authorization]);
     auto url = boost::urls::parse_origin_form(request.target());
     if (!url) return refuse(400, "bad_request", "malformed request target");
     for (const auto& param : url->params()) {
+        if (param.key == "token" && token.empty()) {
+            query_token_ = param.value;
+            token = query_token_;
+        }
         if (param.key != "user") continue;
         if (!state_->cfg.auth.insecure_dev_user)
             return refuse(403, "user_not_allowed", "declaring a user needs auth.insecure_dev_user");
         if (!state_->names.valid(param.value))
             return refuse(400, "invalid_user", state_->names.describe("user"));
-        user = param.value;
+        client.user = param.value;
     }
+    if (!token.empty()) {
+        if (!state_->tokens) return refuse(401, "invalid_token", "this server does not take tokens");
+        auto verified = state_->verify_token(token);
+        if (auto* err = std::get_if<auth::jwt_error>(&verified)) {
+            state_->stats.count_error("auth", auth::to_string(err->code));
+            return refuse(401, "invalid_token",
+                          std::string("token refused (") + auth::to_string(err->code) +
+                              "): " + err->message);
+        }
+        auto& who = std::get<auth::jwt_identity>(verified);
+        if (!client.user.empty() && client.user != who.subject)
+            return refuse(400, "invalid_user", "?user= and the token name different users");
+        client.user = std::move(who.subject);
+        client.claims = std::move(who.channels);
+        client.expires_at = who.expires_at;
+    }
+    client.must_authenticate = client.user.empty() && !state_->cfg.auth.anonymous;
 
     const std::string address = client_address(request);
     switch (state_->connections.try_open(address)) {
@@ -115,10 +138,9 @@ void http_session::upgrade(request_type request) {
                           "too many connections from " + address + " (at most " +
                               std::to_string(state_->cfg.limits.max_connections_per_ip) + ")");
     }
-    connection_slot slot(state_->connections, address);
+    client.slot = connection_slot(state_->connections, address);
     stream_.expires_never();
-    auto session = std::make_shared<ws_session>(stream_.release_socket(), state_, std::move(user),
-                                                std::move(slot));
+    auto session = std::make_shared<ws_session>(stream_.release_socket(), state_, std::move(client));
     session->start(std::move(request));
 }
 

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <wsgate/auth/subscribe_checker.hpp>
 #include <wsgate/protocol/server_message.hpp>
 
 namespace wsgate {
@@ -15,6 +16,15 @@ namespace net = boost::asio;
 namespace {
 // Keep a client's read buffer small once a large message has passed.
 constexpr std::size_t read_buffer_keep = 4096;
+// Subscribes one client may have waiting for the subscribe-check webhook.
+constexpr std::uint32_t max_pending_checks = 8;
+
+// Close codes of the authentication rules (docs/protocol.md).
+constexpr auto close_code_auth_required = static_cast<websocket::close_code>(4001);
+constexpr auto close_code_auth_failed = static_cast<websocket::close_code>(4002);
+constexpr auto close_code_token_expired = static_cast<websocket::close_code>(4003);
+// Tokens valid for longer are treated as valid for this long (ten years).
+constexpr std::int64_t max_token_lifetime_s = 10LL * 365 * 24 * 3600;
 
 close_reason reason_for(const beast::error_code& ec) {
     if (ec == websocket::error::closed) return close_reason::client;
@@ -27,12 +37,15 @@ close_reason reason_for(const beast::error_code& ec) {
 }  // namespace
 
 ws_session::ws_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
-                       std::string user, connection_slot slot)
+                       ws_client client)
     : ws_(std::move(socket), state->stats),
       state_(std::move(state)),
       id_(state_->next_connection_id()),
-      user_(std::move(user)),
-      slot_(std::move(slot)),
+      user_(std::move(client.user)),
+      claims_(std::move(client.claims)),
+      expires_at_(client.expires_at),
+      must_authenticate_(client.must_authenticate),
+      slot_(std::move(client.slot)),
       messages_(state_->cfg.limits.message_rate, state_->cfg.limits.message_burst,
                 token_bucket::clock::now()) {}
 
@@ -64,6 +77,13 @@ void ws_session::on_accept(beast::error_code ec) {
     ++state_->stats.connections_accepted;
     spdlog::debug("ws {}: open (user '{}')", id_, user_);
     if (state_->draining) go_away(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+    if (must_authenticate_) {
+        // No welcome before an `auth`, which must come within the handshake time.
+        close_after(state_->cfg.timeouts.handshake, close_reason::auth_required,
+                    close_code_auth_required, "authentication required");
+        return do_read();
+    }
+    arm_expiry();
     // Welcome a user once events for the user reach this instance; then start reading.
     auto welcome = [](ws_session& self) {
         self.send(protocol::welcome_message(self.id_, self.user_,
@@ -140,22 +160,14 @@ void ws_session::handle_request(std::string_view text) {
         return reject(err->code, err->message, err->id);
 
     const auto& req = std::get<protocol::client_request>(parsed);
+    if (must_authenticate_ && req.type != protocol::request_type::auth)
+        return close(close_reason::auth_required,
+                     {close_code_auth_required, "authentication required"});
     switch (req.type) {
         case protocol::request_type::ping:
             return send(protocol::pong_message(req.id));
-        case protocol::request_type::subscribe: {
-            const auto max = state_->cfg.limits.max_subscriptions;
-            if (hub.subscribe(*this, req.channel, max) == hub::subscribe_result::limit_reached)
-                return reject(client_error::too_many_subscriptions,
-                              "at most " + std::to_string(max) + " subscriptions per connection",
-                              req.id);
-            // The ack promises every event published after it: wait until the bus (Redis)
-            // has the channel's subscription in force.
-            return after_subscribed(hub::channel_topic(req.channel),
-                                    [id = req.id](ws_session& self) {
-                                        self.send(protocol::ack_message(id));
-                                    });
-        }
+        case protocol::request_type::subscribe:
+            return subscribe(req);
         case protocol::request_type::unsubscribe:
             if (!hub.unsubscribe(*this, req.channel))
                 return reject(client_error::not_subscribed, "not subscribed to " + req.channel,
@@ -163,7 +175,140 @@ void ws_session::handle_request(std::string_view text) {
             return send(protocol::ack_message(req.id));
         case protocol::request_type::send:
             return forward(req);
+        case protocol::request_type::publish:
+            return publish(req);
+        case protocol::request_type::auth:
+        case protocol::request_type::refresh:
+            return authenticate(req);
     }
+}
+
+void ws_session::authenticate(const protocol::client_request& req) {
+    using protocol::client_error;
+    if (!state_->tokens)
+        return reject(client_error::unauthorized, "this server does not take tokens", req.id);
+    auto verified = state_->verify_token(req.token);
+    if (auto* err = std::get_if<auth::jwt_error>(&verified)) {
+        state_->stats.count_error("auth", auth::to_string(err->code));
+        if (must_authenticate_)
+            return close(close_reason::auth_failed,
+                         {close_code_auth_failed,
+                          std::string("authentication failed: ") + auth::to_string(err->code)});
+        return reject(client_error::unauthorized,
+                      std::string("token refused (") + auth::to_string(err->code) +
+                          "): " + err->message,
+                      req.id);
+    }
+    auto& who = std::get<auth::jwt_identity>(verified);
+    if (req.type == protocol::request_type::refresh && user_.empty())
+        return reject(client_error::unauthorized, "nothing to refresh: send auth first", req.id);
+    if (!user_.empty() && who.subject != user_)
+        return reject(client_error::forbidden,
+                      "the token is for another user; a connection keeps its user", req.id);
+    claims_ = std::move(who.channels);
+    expires_at_ = who.expires_at;
+    arm_expiry();
+    if (!user_.empty()) return send(protocol::ack_message(req.id));  // a refresh
+
+    // The client becomes the user: it answers once events for the user reach this instance.
+    user_ = std::move(who.subject);
+    state_->clients.set_user(*this, user_);
+    const bool first = must_authenticate_;
+    must_authenticate_ = false;
+    after_subscribed(hub::user_topic(user_), [first, id = req.id](ws_session& self) {
+        if (first)
+            self.send(protocol::welcome_message(self.id_, self.user_,
+                                                self.state_->cfg.heartbeat.interval));
+        else
+            self.send(protocol::ack_message(id));
+    });
+}
+
+void ws_session::subscribe(const protocol::client_request& req) {
+    using protocol::client_error;
+    const auto verdict = state_->channels.decide(auth::action::subscribe, req.channel, identity());
+    if (!verdict.allowed) return reject(client_error::forbidden, verdict.reason, req.id);
+    if (!verdict.needs_check || !state_->subscribe_check) return join(req.channel, req.id);
+    if (pending_checks_ >= max_pending_checks)
+        return reject(client_error::rate_limited,
+                      "at most " + std::to_string(max_pending_checks) +
+                          " subscriptions may wait for their check at once",
+                      req.id);
+    ++pending_checks_;
+    state_->subscribe_check->check(
+        id_, user_, req.channel,
+        [weak = weak_from_this(), channel = req.channel, id = req.id](bool allowed,
+                                                                       std::string reason) {
+            auto self = std::static_pointer_cast<ws_session>(weak.lock());
+            if (!self) return;
+            --self->pending_checks_;
+            if (self->close_reason_ || !self->registered_) return;
+            if (!allowed) return self->reject(client_error::forbidden, reason, id);
+            self->join(channel, id);
+        });
+}
+
+void ws_session::join(const std::string& channel, const std::optional<std::string>& id) {
+    const auto max = state_->cfg.limits.max_subscriptions;
+    if (state_->clients.subscribe(*this, channel, max) == hub::subscribe_result::limit_reached)
+        return reject(protocol::client_error::too_many_subscriptions,
+                      "at most " + std::to_string(max) + " subscriptions per connection", id);
+    // The ack promises every event published after it: wait until the bus (Redis) has the
+    // channel's subscription in force.
+    after_subscribed(hub::channel_topic(channel),
+                     [id](ws_session& self) { self.send(protocol::ack_message(id)); });
+}
+
+void ws_session::publish(const protocol::client_request& req) {
+    using protocol::client_error;
+    const auto verdict = state_->channels.decide(auth::action::publish, req.channel, identity());
+    if (!verdict.allowed) return reject(client_error::forbidden, verdict.reason, req.id);
+    if (state_->events == nullptr)
+        return reject(client_error::service_unavailable, "the event bus is not available",
+                      req.id);
+    envelope e;
+    e.kind = target_kind::channel;
+    e.target = req.channel;
+    e.event = req.event;
+    e.data = req.data;
+    state_->stamp(e);
+    state_->events->publish(e, [weak = weak_from_this(), id = req.id](bool accepted) {
+        auto self = std::static_pointer_cast<ws_session>(weak.lock());
+        if (!self || self->close_reason_) return;
+        if (!accepted)
+            return self->reject(client_error::service_unavailable,
+                                "the event bus is not available; retry later", id);
+        ++self->state_->stats.events_published;
+        self->send(protocol::ack_message(id));
+    });
+}
+
+void ws_session::close_after(std::chrono::milliseconds delay, close_reason why,
+                             websocket::close_code code, std::string text) {
+    if (!auth_timer_) auth_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+    auth_timer_->expires_after(delay);
+    auth_timer_->async_wait([weak = weak_from_this(), why, code, text = std::move(text)](
+                                beast::error_code ec) {
+        auto self = std::static_pointer_cast<ws_session>(weak.lock());
+        if (ec || !self) return;
+        self->close(why, {code, text});
+    });
+}
+
+void ws_session::arm_expiry() {
+    if (!expires_at_) {
+        if (auth_timer_) auth_timer_->cancel();
+        return;
+    }
+    // Valid until exp + leeway (the verifier's rule); closed then unless refreshed.
+    using namespace std::chrono;
+    const auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch());
+    // Far-future expiries are capped, so the arithmetic cannot overflow.
+    const auto exp = std::min<std::int64_t>(*expires_at_, duration_cast<seconds>(now).count() +
+                                                              max_token_lifetime_s);
+    const auto end = duration_cast<milliseconds>(seconds(exp) + state_->cfg.auth.jwt.leeway);
+    close_after(std::max(milliseconds(0), end - now),
+                close_reason::token_expired, close_code_token_expired, "token expired");
 }
 
 void ws_session::forward(const protocol::client_request& req) {
@@ -236,6 +381,7 @@ void ws_session::finish(beast::error_code ec) {
     state_->clients.remove(*this);
     registered_ = false;
     if (go_away_timer_) go_away_timer_->cancel();
+    if (auth_timer_) auth_timer_->cancel();
     for (auto& [name, svc] : state_->services) svc->client_left(id_);
 }
 

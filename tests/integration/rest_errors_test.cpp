@@ -252,7 +252,8 @@ TEST(rest_errors, user_query_without_insecure_dev_user_is_refused_with_403) {
     http_response refusal;
     refusal.json = json::parse(result.body, nullptr, false);
     EXPECT_EQ(refusal.error_code(), "user_not_allowed") << result.body;
-    EXPECT_EQ(api.wait_metric(rest_errors("user_not_allowed"), 1), 1);
+    EXPECT_EQ(api.wait_metric(R"(wsgate_errors_total{source="handshake",code="user_not_allowed"})", 1),
+              1);
     EXPECT_EQ(api.metric("wsgate_connections"), 0.0);
 }
 

@@ -96,7 +96,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_frame_case{"malformed_json", R"({"type":"ping","id":1)", "invalid_json", nullptr},
         bad_frame_case{"array_frame", R"([{"type":"ping","id":1}])", "not_an_object", nullptr},
         bad_frame_case{"string_frame", R"("ping")", "not_an_object", nullptr},
-        bad_frame_case{"unknown_type", R"({"type":"publish","id":5})", "unknown_type", 5},
+        bad_frame_case{"unknown_type", R"({"type":"dance","id":5})", "unknown_type", 5},
         bad_frame_case{"missing_type", R"({"id":"m-1","channel":"news"})", "missing_field", "m-1"},
         bad_frame_case{"type_of_wrong_type", R"({"type":7,"id":6})", "invalid_field", 6},
         bad_frame_case{"subscribe_without_channel", R"({"type":"subscribe","id":7})",

@@ -36,6 +36,16 @@ std::string error_of(const std::vector<std::string>& args, const env_map& env = 
 }
 
 /// Every field as JSON text, so that comparing two configurations shows what differs.
+json describe_rules(const std::vector<wsgate::auth::channel_rule>& rules) {
+    json out = json::array();
+    for (const auto& r : rules)
+        out.push_back({{"pattern", r.pattern},
+                       {"subscribe", wsgate::auth::to_string(r.subscribe)},
+                       {"publish", wsgate::auth::to_string(r.publish)},
+                       {"check", r.check}});
+    return out;
+}
+
 std::string describe(const wsgate::config& c) {
     auto endpoint = [](const wsgate::endpoint_config& e) {
         return e.host + ":" + std::to_string(e.port);
@@ -50,7 +60,24 @@ std::string describe(const wsgate::config& c) {
           {"allowed_origins", c.server.allowed_origins},
           {"trusted_proxies", c.server.trusted_proxies}}},
         {"log", {{"level", c.log.level}, {"format", c.log.format}}},
-        {"auth", {{"api_keys", c.auth.api_keys}, {"insecure_dev_user", c.auth.insecure_dev_user}}},
+        {"auth",
+         {{"api_keys", c.auth.api_keys},
+          {"insecure_dev_user", c.auth.insecure_dev_user},
+          {"anonymous", c.auth.anonymous},
+          {"jwt",
+           {{"algorithm", c.auth.jwt.algorithm},
+            {"secret", c.auth.jwt.secret},
+            {"public_key_pem", c.auth.jwt.public_key_pem},
+            {"issuer", c.auth.jwt.issuer},
+            {"audience", c.auth.jwt.audience},
+            {"leeway_s", c.auth.jwt.leeway.count()},
+            {"channels_claim", c.auth.jwt.channels_claim}}},
+          {"subscribe_check",
+           {{"url", c.auth.subscribe_check.url},
+            {"secret", c.auth.subscribe_check.webhook.secret},
+            {"timeout_ms", c.auth.subscribe_check.webhook.timeout.count()},
+            {"cache_ms", c.auth.subscribe_check.cache.count()}}}}},
+        {"channels", describe_rules(c.channels)},
         {"limits",
          {{"max_message_bytes", c.limits.max_message_bytes},
           {"max_queue_bytes", c.limits.max_queue_bytes},

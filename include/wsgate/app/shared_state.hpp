@@ -4,8 +4,13 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <variant>
 
+#include <wsgate/auth/channel_policy.hpp>
+#include <wsgate/auth/jwt.hpp>
 #include <wsgate/auth/origin_policy.hpp>
+#include <wsgate/bus/envelope.hpp>
 #include <wsgate/bus/bus.hpp>
 #include <wsgate/config/config.hpp>
 #include <wsgate/hub/hub.hpp>
@@ -18,10 +23,15 @@
 
 namespace wsgate {
 
+namespace auth {
+class subscribe_checker;
+}
+
 /// What every session and request handler of one process shares. Held by shared_ptr so that
 /// sessions still queued on the io_context when the gateway goes away find it intact.
 struct shared_state {
     explicit shared_state(config c);
+    ~shared_state();
 
     shared_state(const shared_state&) = delete;
     shared_state& operator=(const shared_state&) = delete;
@@ -33,6 +43,12 @@ struct shared_state {
     hub clients;
     bus* events = nullptr;  ///< set by the gateway; cleared before it goes away
     bool draining = false;  ///< shutdown has begun
+    /// Verifies client tokens; none when auth.jwt.algorithm is not set.
+    const std::optional<auth::jwt_verifier> tokens;
+    /// Who may subscribe and publish where.
+    const auth::channel_policy channels;
+    /// The subscribe-check webhook, when configured (set by the gateway, like the services).
+    std::unique_ptr<auth::subscribe_checker> subscribe_check;
     /// Which browser origins may open WebSockets.
     const auth::origin_policy origins;
     /// Whose X-Forwarded-For names the client.
@@ -50,6 +66,11 @@ struct shared_state {
     std::string next_event_id() {
         return cfg.server.instance_id + ':' + std::to_string(++event_seq_);
     }
+    /// Gives an event published here its id, origin and ingest time.
+    void stamp(envelope& e);
+    /// Checks a client's token now (auth.jwt); the subject must also be a valid user id.
+    /// Only when `tokens` is set.
+    std::variant<auth::jwt_identity, auth::jwt_error> verify_token(std::string_view token) const;
 
 private:
     std::uint64_t connection_seq_ = 0;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <wsgate/auth/channel_policy.hpp>
+#include <wsgate/auth/jwt.hpp>
 #include <wsgate/redis/redis_address.hpp>
 
 namespace wsgate {
@@ -55,7 +57,28 @@ struct config {
     struct auth_section {
         std::vector<std::string> api_keys;
         bool insecure_dev_user = false;
+        bool anonymous = true;  ///< clients without a token may connect
+        /// Client tokens; `jwt.algorithm` empty: tokens are not accepted.
+        auth::jwt_settings jwt;
+        std::string jwt_public_key_file;  ///< where jwt.public_key_pem was read from
+        /// The subscribe-check webhook (channel rules with `check`); url empty: none.
+        struct subscribe_check_section {
+            static service_config default_webhook() {
+                service_config s;
+                s.name = "subscribe_check";
+                s.transport = "http";
+                s.timeout = std::chrono::milliseconds(2000);
+                return s;
+            }
+            std::string url;
+            service_config webhook = default_webhook();
+            std::chrono::milliseconds cache{30000};
+        } subscribe_check;
     } auth;
+
+    /// Who may subscribe and publish on which channels, first matching rule first.
+    std::vector<auth::channel_rule> channels{{"*", auth::access::anyone, auth::access::nobody,
+                                              false}};
 
     struct limits_section {
         std::size_t max_message_bytes = 64 * 1024;

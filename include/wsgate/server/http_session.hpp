@@ -44,6 +44,7 @@ private:
     rest_api api_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     response_type response_;
+    std::string query_token_;  ///< a ?token= parameter, decoded
     bool first_request_ = true;
 };
 
