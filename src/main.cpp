@@ -36,6 +36,13 @@ int main(int argc, char** argv) {
                      "(development only, never in production)");
     if (cfg.auth.api_keys.empty())
         spdlog::warn("auth.api_keys is empty: anybody who reaches the REST API can publish");
+    if (cfg.auth.jwt.algorithm.empty())
+        spdlog::info("client tokens: off (auth.jwt.algorithm is empty); clients are anonymous");
+    else
+        spdlog::info("client tokens: {}; anonymous clients {}", cfg.auth.jwt.algorithm,
+                     cfg.auth.anonymous ? "allowed" : "refused");
+    if (cfg.server.allowed_origins.empty())
+        spdlog::info("server.allowed_origins is empty: pages from any origin may connect");
 
     boost::asio::io_context ioc{1};
     try {
