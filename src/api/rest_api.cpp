@@ -62,10 +62,12 @@ std::string_view bearer_token(std::string_view authorization) {
 
 namespace {
 
+// Error messages quote the request (its path, a field name cut to 64 bytes), which need not be
+// valid UTF-8: replace what is not (U+FFFD) rather than throw out of the handler.
 rest_response json_response(int status, const json& body) {
     rest_response r;
     r.status = status;
-    r.body = body.dump();
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
     return r;
 }
 

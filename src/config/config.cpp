@@ -673,7 +673,7 @@ void apply_file(config& cfg, const std::string& path) {
     json document;
     try {
         document = json::parse(read_file(path));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
         std::string message = e.what();
         // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
         auto bracket = message.find("] ");

@@ -6,9 +6,10 @@ namespace wsgate::protocol {
 
 namespace {
 
-// Appends `s` as a JSON string literal.
+// Appends `s` as a JSON string literal. Error messages quote what a client sent (cut to a
+// length, possibly inside a UTF-8 sequence): invalid UTF-8 becomes U+FFFD instead of throwing.
 void append_quoted(std::string& out, std::string_view s) {
-    out += nlohmann::json(s).dump();
+    out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // `{"type":"<type>"` plus `,"id":<id>` when there is one; the caller closes the object.

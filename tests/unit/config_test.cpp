@@ -419,6 +419,15 @@ TEST(config, invalid_json_is_an_error_naming_the_file) {
     EXPECT_EQ(message.rfind(path + ": invalid JSON: parse error at line 1", 0), 0u) << message;
 }
 
+// Found by tests/fuzz/config_fuzz: nlohmann throws out_of_range (not parse_error) for a number
+// beyond a double; it escaped load_config() and aborted wsgate instead of exiting 2.
+TEST(config, number_too_large_for_json_is_an_error_naming_the_file) {
+    temp_dir dir;
+    auto path = dir.write("c.json", R"({"limits": {"max_message_bytes": 1e999}})");
+    EXPECT_EQ(error_of({"--config", path}),
+              path + ": invalid JSON: number overflow parsing '1e999'");
+}
+
 TEST(config, help_and_version_win_over_everything_else) {
     EXPECT_EQ(wsgate::load_config({"--help"}, {}).action, config_action::help);
     EXPECT_EQ(wsgate::load_config({"-h"}, {}).action, config_action::help);

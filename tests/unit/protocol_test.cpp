@@ -117,6 +117,22 @@ TEST(protocol, server_messages_are_valid_json_with_their_fields) {
     EXPECT_EQ(e["message"], "bad \"name\"");
 }
 
+// Found by tests/fuzz/protocol_fuzz: the unknown type is quoted cut to 64 bytes, here inside
+// the two bytes of 'é'; the error frame threw from nlohmann's dump() and took the gateway down.
+TEST(protocol, error_for_a_long_unknown_type_cut_inside_a_utf8_character_is_valid_json) {
+    const auto err = parse_bad(R"({"type":")" + std::string(63, 'x') + "\u00e9\"}");
+    EXPECT_EQ(err.code, client_error::unknown_type);
+    std::string frame;
+    ASSERT_NO_THROW(frame = error_message(err.id, to_string(err.code), err.message));
+    const auto j = json::parse(frame);
+    EXPECT_EQ(j["code"], "unknown_type");
+    EXPECT_EQ(j["message"], "unknown type '" + std::string(63, 'x') + "\uFFFD'");
+}
+
+TEST(protocol, server_messages_replace_invalid_utf8_instead_of_throwing) {
+    EXPECT_EQ(json::parse(error_message(std::nullopt, "x", "a\xff"))["message"], "a\uFFFD");
+}
+
 TEST(protocol, event_message_splices_data_and_omits_channel_when_not_a_channel_event) {
     auto on_channel = json::parse(event_message("news", "created", "i:1", R"({"a":[1,2]})"));
     EXPECT_EQ(on_channel["channel"], "news");
