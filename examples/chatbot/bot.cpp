@@ -62,6 +62,17 @@ answer answer_for(const incoming_message& message) {
     return answer{200, text_body("echo: " + text)};
 }
 
+answer check_subscription(const incoming_message& message) {
+    const std::string channel = message.data.is_object() ? string_field(message.data, "channel")
+                                                          : std::string();
+    if (channel.empty()) return answer{400, error_body("data.channel must be a string")};
+    if (channel.find("check-fail") != std::string::npos)
+        return answer{500, error_body("failing as asked")};
+    if (channel.find("closed") != std::string::npos)
+        return answer{200, {{"allow", false}, {"reason", channel + " is closed"}}};
+    return answer{200, {{"allow", true}}};
+}
+
 ws_answer ws_answer_for(const incoming_message& message) {
     // A frame naming the request's id reaches the sender as the `reply` to it.
     const auto to_sender = [&message](nlohmann::json data) {

@@ -41,6 +41,11 @@ struct answer {
 /// `{"text":"echo: <text>"}`. Without a string `data.text` → 400.
 answer answer_for(const incoming_message& message);
 
+/// The example's answer to a subscribe check (docs/security.md), by `data.channel`: a channel
+/// containing "closed" → 200 {"allow":false,"reason":...}; containing "check-fail" → 500;
+/// anything else → 200 {"allow":true}. Without a string `data.channel` → 400.
+answer check_subscription(const incoming_message& message);
+
 /// What the bot does with one message on its WebSocket endpoint (`/ws-chat`).
 struct ws_answer {
     enum class action { send, close };

@@ -34,6 +34,8 @@ constexpr std::uint64_t max_body_bytes = 17 * 1024 * 1024;
 constexpr std::chrono::milliseconds accept_retry{100};
 /// The path of the WebSocket endpoint (the gateway's `websocket` transport).
 constexpr const char* ws_chat_path = "/ws-chat";
+/// The path of the example subscribe check (docs/security.md).
+constexpr const char* subscribe_check_path = "/subscribe-check";
 
 /// One connection from the gateway: read a request, answer it (maybe after a delay), then read
 /// the next. Requests on other connections proceed meanwhile. A signed WebSocket upgrade to
@@ -95,6 +97,10 @@ class webhook_session : public std::enable_shared_from_this<webhook_session> {
         const auto message = parse_message(request.body());
         if (!message) {
             return send(400, error_body("body is not a wsgate service message"));
+        }
+        if (request.target() == subscribe_check_path) {
+            const answer verdict = check_subscription(*message);
+            return send(verdict.status, verdict.body);
         }
         const answer reply = answer_for(*message);
         if (reply.then != follow_up::none) {

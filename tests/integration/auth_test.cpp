@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "chatbot_process.hpp"
 #include "expectations.hpp"
 #include "gateway_process.hpp"
 #include "http_client.hpp"
@@ -235,6 +236,48 @@ TEST(channel_rules, by_default_anyone_subscribes_and_no_client_publishes) {
     const json refused = client.request({{"type", "publish"}, {"channel", "anything"},
                                          {"event", "e"}});
     EXPECT_EQ(error_of(refused)["code"], "forbidden");
+}
+
+TEST(channel_rules, a_rule_with_check_asks_the_webhook_and_fails_closed) {
+    const std::string hook_secret = "subscribe-check secret";
+    chatbot_process bot(hook_secret);
+    gateway_process gw(hs256_args(
+        {R"(--channels=[{"pattern":"club.*","subscribe":"users","check":true},)"
+         R"({"pattern":"*","subscribe":"anyone"}])",
+         "--auth.subscribe_check.url=" + bot.url("/subscribe-check"),
+         "--auth.subscribe_check.secret=" + hook_secret}));
+    http_client api(gw.api_port());
+    ws_client alice, anonymous;
+    alice.connect(gw.public_port(), "/ws?token=" + token_for("alice"));
+    anonymous.connect(gw.public_port());
+
+    EXPECT_EQ(alice.request({{"type", "subscribe"}, {"channel", "club.open"}})["type"], "ack");
+    const auto closed = error_of(alice.request({{"type", "subscribe"}, {"channel", "club.closed"}}));
+    EXPECT_EQ(closed["code"], "forbidden");
+    EXPECT_NE(closed["message"].get<std::string>().find("club.closed is closed"),
+              std::string::npos)
+        << closed.dump();
+    const auto failing =
+        error_of(alice.request({{"type", "subscribe"}, {"channel", "club.check-fail"}}));
+    EXPECT_EQ(failing["code"], "forbidden");
+    EXPECT_NE(failing["message"].get<std::string>().find("unavailable"), std::string::npos)
+        << failing.dump();
+    // The rule refuses anonymous clients before the webhook is asked.
+    EXPECT_EQ(error_of(anonymous.request({{"type", "subscribe"}, {"channel", "club.open"}}))["code"],
+              "forbidden");
+    EXPECT_EQ(anonymous.request({{"type", "subscribe"}, {"channel", "lobby"}})["type"], "ack");
+
+    // The subscription allowed by the webhook delivers.
+    const std::string id = api.publish_ok(channel_event("club.open", "hi", 1));
+    expect_event(alice.read_json(), id, "hi", "club.open", 1);
+
+    // With the bot gone, answers already cached still hold; new channels fail closed.
+    bot.kill();
+    ws_client later;
+    later.connect(gw.public_port(), "/ws?token=" + token_for("alice"));
+    EXPECT_EQ(later.request({{"type", "subscribe"}, {"channel", "club.open"}})["type"], "ack");
+    EXPECT_EQ(error_of(later.request({{"type", "subscribe"}, {"channel", "club.new"}}))["code"],
+              "forbidden");
 }
 
 TEST(origins, only_listed_origins_may_open_websockets) {
