@@ -25,4 +25,9 @@ std::chrono::milliseconds token_bucket::wait_time(clock::time_point now) {
     return std::chrono::milliseconds(static_cast<long long>(std::ceil((1 - tokens_) / rate_ * 1000)));
 }
 
+double token_bucket::available(clock::time_point now) {
+    refill(now);
+    return tokens_;
+}
+
 }  // namespace wsgate

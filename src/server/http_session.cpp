@@ -1,6 +1,7 @@
 #include <wsgate/server/http_session.hpp>
 
 #include <chrono>
+#include <utility>
 
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -43,7 +44,7 @@ void http_session::do_read() {
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
-    first_request_ = false;
+    const bool first = std::exchange(first_request_, false);
     if (ec == http::error::body_limit) {
         return respond(api_.error(413, "payload_too_large",
                                   "the body is larger than " +
@@ -51,6 +52,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
                                       " bytes"),
                        false, false);
     }
+    // A first request not complete within the handshake timeout (a slowloris) is counted.
+    if (ec == beast::error::timeout && first) state_->stats.count_error("handshake", "timeout");
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset)
         return;

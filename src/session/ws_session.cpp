@@ -134,7 +134,10 @@ void ws_session::reject(protocol::client_error code, const std::string& message,
 bool ws_session::within_rate() {
     const auto now = token_bucket::clock::now();
     if (messages_.try_take(now)) {
-        if (messages_.wait_time(now).count() == 0) refused_ = 0;  // back within the rate
+        // Back within its rate once it has earned back half its burst. A token or two come
+        // back during any pause of a flood (between two reads, or while descheduled): that is
+        // no slowing down, and must not start a new episode.
+        if (messages_.available(now) >= state_->cfg.limits.message_burst / 2) refused_ = 0;
         return true;
     }
     state_->stats.count_error("ws", "rate_limited");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <fstream>
 #include <regex>
 #include <signal.h>
 #include <stdexcept>
@@ -129,6 +130,20 @@ bool gateway_process::running() {
         return false;
     }
     return true;
+}
+
+long gateway_process::resident_kib() const {
+    if (exited_) {
+        return -1;
+    }
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::stol(line.substr(6));  // "VmRSS:	    1234 kB"
+        }
+    }
+    return -1;
 }
 
 std::string gateway_process::log_text() const { return dir_.read_file("wsgate.log"); }

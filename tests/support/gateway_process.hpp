@@ -47,6 +47,9 @@ class gateway_process {
     /// False once the process has exited (its status is then what wait_exit() returns).
     bool running();
 
+    /// Its resident set size in KiB (VmRSS in /proc/<pid>/status); -1 once it has exited.
+    long resident_kib() const;
+
     /// Everything the process logged so far (stdout and stderr interleaved).
     std::string log_text() const;
 

@@ -1,6 +1,7 @@
 #include "ws_client.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/error.hpp>
@@ -51,6 +52,17 @@ handshake_result ws_client::try_connect(std::uint16_t port, const std::string& t
     socket.open(asio::ip::tcp::v4());
     if (receive_buffer_ > 0) {
         socket.set_option(asio::socket_base::receive_buffer_size(receive_buffer_));
+    }
+    if (!local_address_.empty()) {
+        socket.bind(asio::ip::tcp::endpoint(asio::ip::make_address(local_address_), 0));
+    }
+    if (!handshake_headers_.empty()) {
+        ws_.set_option(websocket::stream_base::decorator(
+            [headers = handshake_headers_](websocket::request_type& req) {
+                for (const auto& [name, value] : headers) {
+                    req.set(name, value);
+                }
+            }));
     }
     const asio::ip::tcp::endpoint endpoint(asio::ip::address_v4::loopback(), port);
     auto ec = run_op(ioc_, socket, timeout_,

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "http_client.hpp"
+
 namespace wsgate::test {
 
 /// The answer to a WebSocket upgrade request.
@@ -51,6 +53,14 @@ class ws_client {
     /// Sets SO_RCVBUF before connecting (a small buffer makes a non-reading client's kernel
     /// buffers fill up sooner).
     void set_receive_buffer(int bytes) { receive_buffer_ = bytes; }
+
+    /// Headers added to the upgrade request of the next connect (Origin, Authorization,
+    /// X-Forwarded-For, ...).
+    void set_handshake_headers(header_list headers) { handshake_headers_ = std::move(headers); }
+
+    /// Connects from this local address instead of the default one. Linux answers on all of
+    /// 127.0.0.0/8, so "127.0.0.2" looks like another client machine to the server.
+    void set_local_address(std::string address) { local_address_ = std::move(address); }
 
     /// Connects to 127.0.0.1:port, upgrades at `target` and returns the `welcome` frame; throws
     /// io_failure when the upgrade is refused or the first frame is not a welcome.
@@ -102,6 +112,8 @@ class ws_client {
     stream_type ws_;
     std::chrono::milliseconds timeout_;
     int receive_buffer_ = 0;
+    header_list handshake_headers_;
+    std::string local_address_;
     boost::beast::flat_buffer buffer_;
     bool read_pending_ = false;
     std::optional<boost::system::error_code> read_result_;

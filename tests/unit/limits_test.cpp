@@ -42,6 +42,16 @@ TEST(token_bucket, a_large_take_needs_one_token_and_leaves_a_debt) {
     EXPECT_TRUE(bucket.try_take(t0 + 410ms));
 }
 
+TEST(token_bucket, available_counts_tokens_and_debt) {
+    const auto t0 = token_bucket::clock::now();
+    token_bucket bucket(100, 10, t0);
+    EXPECT_DOUBLE_EQ(bucket.available(t0), 10);
+    EXPECT_TRUE(bucket.try_take(t0, 30));
+    EXPECT_DOUBLE_EQ(bucket.available(t0), -20);
+    EXPECT_NEAR(bucket.available(t0 + 250ms), 5, 1e-9);
+    EXPECT_DOUBLE_EQ(bucket.available(t0 + 10s), 10);  // never beyond the burst
+}
+
 TEST(connection_limiter, limits_in_total_and_per_address) {
     connection_limiter limiter(3, 2);
     using v = connection_limiter::verdict;

@@ -20,6 +20,9 @@ public:
     /// How long until a take can succeed (zero when one can now).
     std::chrono::milliseconds wait_time(clock::time_point now);
 
+    /// Tokens in the bucket at `now` (negative while in debt).
+    double available(clock::time_point now);
+
 private:
     void refill(clock::time_point now);
 
