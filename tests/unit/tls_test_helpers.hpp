@@ -22,7 +22,8 @@
 #endif
 #endif
 #ifdef WSGATE_TEST_ASAN
-#include <sanitizer/allocator_interface.h>
+// From the sanitizer runtime (<sanitizer/allocator_interface.h>, which only clang ships).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #else
 #include <malloc.h>
 #endif
