@@ -26,7 +26,7 @@ std::string pattern(std::size_t n, unsigned seed) {
     return s;
 }
 
-struct engines : ::testing::Test {
+struct tls_engines : ::testing::Test {
     tls_files files{"wsgate-test"};
     tls_context server_ctx{files.cert, files.key};
     tls_context client_ctx = tls_context::client();
@@ -34,7 +34,7 @@ struct engines : ::testing::Test {
 
 }  // namespace
 
-TEST_F(engines, handshake_completes_in_memory_with_tls13_and_alpn_http11) {
+TEST_F(tls_engines, handshake_completes_in_memory_with_tls13_and_alpn_http11) {
     duplex d(client_ctx, server_ctx);
     EXPECT_EQ(d.server.state(), tls_state::handshaking);
     EXPECT_FALSE(d.server.writable());
@@ -51,7 +51,7 @@ TEST_F(engines, handshake_completes_in_memory_with_tls13_and_alpn_http11) {
                 std::string(d.server.cipher()).c_str());
 }
 
-TEST_F(engines, a_tls12_client_gets_ecdhe_with_an_aead_cipher) {
+TEST_F(tls_engines, a_tls12_client_gets_ecdhe_with_an_aead_cipher) {
     SSL_CTX_set_max_proto_version(client_ctx.native_handle(), TLS1_2_VERSION);
     duplex d(client_ctx, server_ctx);
     ASSERT_TRUE(d.handshake()) << d.server.error_message();
@@ -63,7 +63,7 @@ TEST_F(engines, a_tls12_client_gets_ecdhe_with_an_aead_cipher) {
         << cipher;
 }
 
-TEST_F(engines, a_tls11_client_is_refused) {
+TEST_F(tls_engines, a_tls11_client_is_refused) {
     SSL_CTX* c = client_ctx.native_handle();
     SSL_CTX_set_security_level(c, 0);
     SSL_CTX_set_min_proto_version(c, TLS1_1_VERSION);
@@ -79,7 +79,7 @@ TEST_F(engines, a_tls11_client_is_refused) {
     EXPECT_EQ(d.client.state(), tls_state::failed) << "the server's alert reached the client";
 }
 
-TEST_F(engines, a_client_without_a_shared_cipher_is_refused_with_no_shared_cipher) {
+TEST_F(tls_engines, a_client_without_a_shared_cipher_is_refused_with_no_shared_cipher) {
     SSL_CTX* c = client_ctx.native_handle();
     SSL_CTX_set_max_proto_version(c, TLS1_2_VERSION);
     SSL_CTX_set_cipher_list(c, "AES128-GCM-SHA256");  // RSA key exchange: no forward secrecy
@@ -91,7 +91,7 @@ TEST_F(engines, a_client_without_a_shared_cipher_is_refused_with_no_shared_ciphe
         << d.server.error_message();
 }
 
-TEST_F(engines, a_verifying_client_checks_the_chain_and_the_name) {
+TEST_F(tls_engines, a_verifying_client_checks_the_chain_and_the_name) {
     tls_context verifying = tls_context::client(files.cert);
     duplex good(verifying, server_ctx, "localhost");
     EXPECT_TRUE(good.handshake()) << good.client.error_message();
@@ -111,7 +111,7 @@ TEST_F(engines, a_verifying_client_checks_the_chain_and_the_name) {
     std::printf("client: %s\n", wrong_ca.client.error_message().c_str());
 }
 
-TEST_F(engines, large_data_flows_both_ways) {
+TEST_F(tls_engines, large_data_flows_both_ways) {
     duplex d(client_ctx, server_ctx);
     ASSERT_TRUE(d.handshake());
     const std::string up = pattern(4 << 20, 1);
@@ -126,7 +126,7 @@ TEST_F(engines, large_data_flows_both_ways) {
     EXPECT_EQ(d.client.buffered_bytes(), 0u);
 }
 
-TEST_F(engines, fragmented_input_handshakes_and_delivers_everything) {
+TEST_F(tls_engines, fragmented_input_handshakes_and_delivers_everything) {
     for (std::size_t piece : {1u, 7u, 1000u}) {
         duplex d(client_ctx, server_ctx);
         d.piece = piece;
@@ -141,7 +141,7 @@ TEST_F(engines, fragmented_input_handshakes_and_delivers_everything) {
     }
 }
 
-TEST_F(engines, a_gather_write_of_small_frames_shares_one_record) {
+TEST_F(tls_engines, a_gather_write_of_small_frames_shares_one_record) {
     duplex d(client_ctx, server_ctx);
     ASSERT_TRUE(d.handshake());
     std::vector<std::string> frames;
@@ -170,7 +170,7 @@ TEST_F(engines, a_gather_write_of_small_frames_shares_one_record) {
     EXPECT_EQ(one_by_one, expected.size() + 100 * 22);
 }
 
-TEST_F(engines, a_gather_write_of_mixed_sizes_arrives_in_order_and_stops_at_max) {
+TEST_F(tls_engines, a_gather_write_of_mixed_sizes_arrives_in_order_and_stops_at_max) {
     duplex d(client_ctx, server_ctx);
     ASSERT_TRUE(d.handshake());
     std::vector<std::string> parts;
@@ -192,7 +192,7 @@ TEST_F(engines, a_gather_write_of_mixed_sizes_arrives_in_order_and_stops_at_max)
     EXPECT_TRUE(d.server_got == expected.substr(0, 100005));
 }
 
-TEST_F(engines, ciphertext_handed_out_stays_valid_while_more_is_queued) {
+TEST_F(tls_engines, ciphertext_handed_out_stays_valid_while_more_is_queued) {
     duplex d(client_ctx, server_ctx);
     ASSERT_TRUE(d.handshake());
     d.server.write_plain("first", 5);
@@ -214,7 +214,7 @@ TEST_F(engines, ciphertext_handed_out_stays_valid_while_more_is_queued) {
     EXPECT_TRUE(d.client_got == "first" + more);
 }
 
-TEST_F(engines, close_notify_closes_the_peer_after_the_data_before_it) {
+TEST_F(tls_engines, close_notify_closes_the_peer_after_the_data_before_it) {
     duplex d(client_ctx, server_ctx);
     ASSERT_TRUE(d.handshake());
     d.client.write_plain("bye", 3);
@@ -232,7 +232,7 @@ TEST_F(engines, close_notify_closes_the_peer_after_the_data_before_it) {
     EXPECT_EQ(d.server.buffered_bytes(), 0u);
 }
 
-TEST_F(engines, plain_http_to_the_tls_port_is_reported_as_such) {
+TEST_F(tls_engines, plain_http_to_the_tls_port_is_reported_as_such) {
     tls_engine server(server_ctx);
     const std::string request = "GET /ws HTTP/1.1\r\nHost: example.com\r\n\r\n";
     server.feed(request.data(), request.size());
@@ -243,14 +243,14 @@ TEST_F(engines, plain_http_to_the_tls_port_is_reported_as_such) {
     EXPECT_EQ(server.pending_ciphertext(), 0u) << "no TLS alert for a peer that speaks none";
 }
 
-TEST_F(engines, a_first_byte_that_cannot_start_tls_is_reported_as_not_tls) {
+TEST_F(tls_engines, a_first_byte_that_cannot_start_tls_is_reported_as_not_tls) {
     tls_engine server(server_ctx);
     server.feed("{\"hello\":1}", 11);
     EXPECT_EQ(server.error(), tls_errc::not_tls);
     EXPECT_EQ(server.error_message(), "not TLS: the first byte is 0x7b");
 }
 
-TEST_F(engines, a_broken_client_hello_fails_the_handshake) {
+TEST_F(tls_engines, a_broken_client_hello_fails_the_handshake) {
     tls_engine server(server_ctx);
     std::string hello("\x16\x03\x01\x00\x40", 5);  // a handshake record of 64 bytes
     hello += pattern(0x40, 5);
@@ -261,7 +261,7 @@ TEST_F(engines, a_broken_client_hello_fails_the_handshake) {
     EXPECT_GT(server.pending_ciphertext(), 0u) << "an alert for the client";
 }
 
-TEST_F(engines, garbage_after_the_handshake_fails_with_a_protocol_error) {
+TEST_F(tls_engines, garbage_after_the_handshake_fails_with_a_protocol_error) {
     duplex d(client_ctx, server_ctx);
     ASSERT_TRUE(d.handshake());
     std::string record("\x17\x03\x03\x00\x40", 5);  // application data, 64 bytes
@@ -278,7 +278,7 @@ TEST_F(engines, garbage_after_the_handshake_fails_with_a_protocol_error) {
     EXPECT_EQ(d.server.write_plain("x", 1), 0u);
 }
 
-TEST_F(engines, a_flood_of_unread_input_fails_at_the_limit_instead_of_growing) {
+TEST_F(tls_engines, a_flood_of_unread_input_fails_at_the_limit_instead_of_growing) {
     tls_limits limits;
     limits.max_input = 64 * 1024;
     duplex d(client_ctx, server_ctx, "localhost", limits);
@@ -303,7 +303,7 @@ TEST_F(engines, a_flood_of_unread_input_fails_at_the_limit_instead_of_growing) {
     EXPECT_EQ(d.server.buffered_bytes(), 0u) << "a failed engine lets its input go";
 }
 
-TEST_F(engines, endless_garbage_does_not_grow_memory) {
+TEST_F(tls_engines, endless_garbage_does_not_grow_memory) {
     tls_engine server(server_ctx);
     const std::string hello("\x16\x03\x01\x40\x00", 5);  // a 16 KiB record, garbage forever
     server.feed(hello.data(), hello.size());
@@ -320,7 +320,7 @@ TEST_F(engines, endless_garbage_does_not_grow_memory) {
     EXPECT_LT(heap_in_use(), before + 64 * 1024);
 }
 
-TEST_F(engines, a_peer_that_sends_without_reading_cannot_pile_up_answers) {
+TEST_F(tls_engines, a_peer_that_sends_without_reading_cannot_pile_up_answers) {
     tls_limits limits;
     limits.max_reply = 4096;
     duplex d(client_ctx, server_ctx, "localhost", limits);
@@ -344,7 +344,7 @@ TEST_F(engines, a_peer_that_sends_without_reading_cannot_pile_up_answers) {
     EXPECT_LE(d.server.pending_ciphertext(), limits.max_reply + 1024);
 }
 
-TEST_F(engines, a_client_resumes_with_a_ticket_but_not_across_a_reload) {
+TEST_F(tls_engines, a_client_resumes_with_a_ticket_but_not_across_a_reload) {
     duplex first(client_ctx, server_ctx);
     ASSERT_TRUE(first.handshake());
     SSL_SESSION* session = SSL_get1_session(first.client.native_handle());
@@ -364,7 +364,7 @@ TEST_F(engines, a_client_resumes_with_a_ticket_but_not_across_a_reload) {
     SSL_SESSION_free(session);
 }
 
-TEST_F(engines, after_a_reload_new_handshakes_see_the_new_certificate_and_open_ones_go_on) {
+TEST_F(tls_engines, after_a_reload_new_handshakes_see_the_new_certificate_and_open_ones_go_on) {
     auto ctx = std::make_unique<tls_context>(files.cert, files.key);
     duplex old_one(client_ctx, *ctx);
     ASSERT_TRUE(old_one.handshake());
@@ -431,7 +431,7 @@ std::size_t server_engine_bytes(const tls_context& client_ctx, const tls_context
 
 }  // namespace
 
-TEST_F(engines, an_idle_engine_after_the_handshake_holds_little_memory) {
+TEST_F(tls_engines, an_idle_engine_after_the_handshake_holds_little_memory) {
     const std::size_t fresh = server_engine_bytes(client_ctx, server_ctx, false);
     std::printf("fresh server engine (no input yet): %zu bytes\n", fresh);
     const std::size_t tls13 = server_engine_bytes(client_ctx, server_ctx, true);

@@ -42,7 +42,7 @@ std::string pattern(std::size_t n, unsigned seed) {
 
 // A loopback listener on port 0 whose first accepted connection becomes a tls_stream, and a
 // client thread running blocking code against it. The server side runs on the test's thread.
-struct tls_loopback : ::testing::Test {
+struct tls_stream_loopback : ::testing::Test {
     tls_files files{"wsgate-test"};
     tls_context server_ctx{files.cert, files.key};
     net::io_context ioc;
@@ -76,7 +76,7 @@ struct tls_loopback : ::testing::Test {
         EXPECT_EQ(client_error, "");
     }
 
-    ~tls_loopback() override {
+    ~tls_stream_loopback() override {
         if (client.joinable()) client.join();
     }
 };
@@ -140,7 +140,7 @@ std::string read_plain(tcp::socket& socket, tls_engine& e, std::size_t want) {
 
 // The HTTP side as http_session would drive it: handshake, keep-alive requests, a body larger
 // than one write, then close_notify.
-TEST_F(tls_loopback, a_beast_http_round_trip_with_an_asio_ssl_client) {
+TEST_F(tls_stream_loopback, a_beast_http_round_trip_with_an_asio_ssl_client) {
     beast::flat_buffer buffer;
     http::request<http::string_body> req;
     http::response<http::string_body> res;
@@ -213,7 +213,7 @@ TEST_F(tls_loopback, a_beast_http_round_trip_with_an_asio_ssl_client) {
 
 // After the HTTP exchange (an upgrade, say), the socket and the engine go to the next layer
 // with the TLS session intact, including what the client sent right behind its request.
-TEST_F(tls_loopback, release_hands_over_the_socket_and_the_engine_with_tls_intact) {
+TEST_F(tls_stream_loopback, release_hands_over_the_socket_and_the_engine_with_tls_intact) {
     beast::flat_buffer buffer;
     http::request<http::string_body> req;
     std::optional<tls_stream::released> parts;
@@ -258,7 +258,7 @@ TEST_F(tls_loopback, release_hands_over_the_socket_and_the_engine_with_tls_intac
     EXPECT_TRUE(client_got == down);
 }
 
-TEST_F(tls_loopback, plain_http_to_the_tls_port_fails_the_handshake_as_plain_http) {
+TEST_F(tls_stream_loopback, plain_http_to_the_tls_port_fails_the_handshake_as_plain_http) {
     error_code handshake_ec;
     accept([&] {
         stream->async_handshake([&](error_code ec) {
@@ -281,7 +281,7 @@ TEST_F(tls_loopback, plain_http_to_the_tls_port_fails_the_handshake_as_plain_htt
               "not TLS: looks like plain HTTP (\"GET / HTTP/1.1\")");
 }
 
-TEST_F(tls_loopback, a_client_that_drops_the_connection_ends_the_read_with_eof) {
+TEST_F(tls_stream_loopback, a_client_that_drops_the_connection_ends_the_read_with_eof) {
     error_code read_ec = net::error::would_block;
     char buf[100];
     accept([&] {
@@ -301,7 +301,7 @@ TEST_F(tls_loopback, a_client_that_drops_the_connection_ends_the_read_with_eof) 
 
 // A read that must answer (a TLS 1.3 KeyUpdate) while a long write is stuck on a client that
 // does not read yet leaves its answer to that write, in order, and goes on reading.
-TEST_F(tls_loopback, a_key_update_read_during_a_long_write_is_answered_in_order) {
+TEST_F(tls_stream_loopback, a_key_update_read_during_a_long_write_is_answered_in_order) {
     const std::string big = pattern(32 << 20, 2);
     char buf[100];
     std::size_t read_n = 0;
@@ -349,7 +349,7 @@ TEST_F(tls_loopback, a_key_update_read_during_a_long_write_is_answered_in_order)
 
 // A write that starts while a read is writing (output the read found queued) waits for it and
 // goes out after it.
-TEST_F(tls_loopback, a_write_waits_for_a_read_that_is_writing_and_keeps_the_order) {
+TEST_F(tls_stream_loopback, a_write_waits_for_a_read_that_is_writing_and_keeps_the_order) {
     const std::string big = pattern(16 << 20, 3);
     const std::string tail = "tail";
     char buf[100];
