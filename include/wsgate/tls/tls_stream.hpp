@@ -32,10 +32,12 @@ boost::asio::mutable_buffer tls_read_scratch() noexcept;
 /// layer after an upgrade).
 ///
 /// Single-threaded: at most one read and one write (or handshake, or shutdown) at a time, as
-/// Asio's streams allow. Ciphertext has one writer at a time: an operation that must write
-/// while another writes (an alert during a read, say) waits for it. The stream must outlive
-/// its operations (hold it in the session that shared_from_this() keeps alive). No timeouts:
-/// the owner closes the socket from a timer. The socket is switched to non-blocking mode.
+/// Asio's streams allow. Ciphertext has one writer at a time: a read (or handshake) whose input
+/// asks for an answer (an alert, a KeyUpdate) writes it only when nothing else is writing,
+/// otherwise the writer takes it along; a write that finds a flush writing waits for it. The
+/// stream must outlive its operations (hold it in the session that shared_from_this() keeps
+/// alive). No timeouts: the owner closes the socket from a timer. The socket is switched to
+/// non-blocking mode.
 class tls_stream {
   public:
     using socket_type = boost::asio::ip::tcp::socket;
