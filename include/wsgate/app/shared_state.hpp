@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <wsgate/hub/hub.hpp>
 #include <wsgate/metrics/metrics.hpp>
 #include <wsgate/protocol/client_message.hpp>
+#include <wsgate/session/session_sweeper.hpp>
 #include <wsgate/upstream/service.hpp>
 
 namespace wsgate {
@@ -18,7 +20,10 @@ namespace wsgate {
 /// sessions still queued on the io_context when the gateway goes away find it intact.
 struct shared_state {
     explicit shared_state(config c)
-        : cfg(std::move(c)), names{cfg.limits.max_channel_length, cfg.limits.channel_chars} {}
+        : cfg(std::move(c)),
+          names{cfg.limits.max_channel_length, cfg.limits.channel_chars},
+          sweeper(session_sweeper::period_for(std::min(cfg.heartbeat.interval,
+                                                       cfg.timeouts.handshake))) {}
 
     shared_state(const shared_state&) = delete;
     shared_state& operator=(const shared_state&) = delete;
@@ -28,6 +33,8 @@ struct shared_state {
     const protocol::name_rules names;
     metrics stats;
     hub clients;
+    /// Heartbeats and close-handshake deadlines of every client connection, on one timer.
+    session_sweeper sweeper;
     bus* events = nullptr;  ///< set by the gateway; cleared before it goes away
     bool draining = false;  ///< shutdown has begun
     /// Backend services by name (docs/services.md); they live as long as the io_context runs.
