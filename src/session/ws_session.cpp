@@ -1,44 +1,98 @@
 #include <wsgate/session/ws_session.hpp>
 
-#include <boost/beast/websocket/error.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/bind_handler.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <wsgate/auth/subscribe_checker.hpp>
 #include <wsgate/protocol/server_message.hpp>
+#include <wsgate/session/ws_handshake.hpp>
 
 namespace wsgate {
 
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 namespace net = boost::asio;
 
 namespace {
-// Keep a client's read buffer small once a large message has passed.
-constexpr std::size_t read_buffer_keep = 4096;
+
+// Bytes read from a socket at a time, into a buffer that all the connections of a thread share.
+constexpr std::size_t read_chunk = 16 * 1024;
+// Reads per readiness notification before the other connections get their turn.
+constexpr int reads_per_wake = 4;
+// Whether a client's permessage-deflate offer is accepted.
+// TODO(config): a key such as websocket.permessage_deflate.
+constexpr bool permessage_deflate_enabled = true;
+// Messages shorter than this are sent uncompressed even to clients that negotiated
+// permessage-deflate (RFC 7692 allows either per message): below it, deflate saves little.
+// TODO(config): a key such as websocket.deflate_min_bytes.
+constexpr std::size_t deflate_min_payload = 128;
+
+char* read_buffer() {
+    thread_local const std::unique_ptr<char[]> buffer(new char[read_chunk]);
+    return buffer.get();
+}
+
+const frame_ptr& ping_frame() {
+    static const frame_ptr ping = make_frame(ws_opcode::ping, {});
+    return ping;
+}
 // Subscribes one client may have waiting for the subscribe-check webhook.
 constexpr std::uint32_t max_pending_checks = 8;
 
 // Close codes of the authentication rules (docs/protocol.md).
-constexpr auto close_code_auth_required = static_cast<websocket::close_code>(4001);
-constexpr auto close_code_auth_failed = static_cast<websocket::close_code>(4002);
-constexpr auto close_code_token_expired = static_cast<websocket::close_code>(4003);
+constexpr std::uint16_t close_code_auth_required = 4001;
+constexpr std::uint16_t close_code_auth_failed = 4002;
+constexpr std::uint16_t close_code_token_expired = 4003;
 // Tokens valid for longer are treated as valid for this long (ten years).
 constexpr std::int64_t max_token_lifetime_s = 10LL * 365 * 24 * 3600;
 
 close_reason reason_for(const beast::error_code& ec) {
-    if (ec == websocket::error::closed) return close_reason::client;
-    if (ec == beast::error::timeout) return close_reason::heartbeat;
-    if (ec == websocket::error::message_too_big) return close_reason::too_big;
-    if (ec == websocket::error::bad_frame_payload) return close_reason::bad_utf8;
     if (ec == net::error::eof || ec == net::error::connection_reset) return close_reason::client;
     return close_reason::error;
 }
+
+close_reason reason_for_protocol_error(std::uint16_t code) {
+    switch (code) {
+        case close_code::too_big: return close_reason::too_big;
+        case close_code::invalid_payload: return close_reason::bad_utf8;
+        default: return close_reason::error;
+    }
+}
+
 }  // namespace
+
+/// What the frame parser finds, applied to the session.
+class ws_session::frame_sink final : public ws_frame_parser::handler {
+public:
+    explicit frame_sink(ws_session& session) : s_(session) {}
+
+    void on_message(ws_opcode opcode, std::string_view payload) override {
+        if (s_.close_reason_) return;  // closing: requests are no longer answered
+        if (opcode == ws_opcode::text) return s_.handle_request(payload);
+        s_.close(close_reason::binary, close_code::unsupported_data,
+                 "binary frames are not supported");
+    }
+
+    void on_ping(std::string_view payload) override {
+        s_.transport_.send(make_frame(ws_opcode::pong, payload));
+    }
+
+    void on_pong(std::string_view) override {}
+
+    void on_close(std::uint16_t code, std::string_view) override {
+        // Our own close being answered, or the client's to answer (echoing its code).
+        s_.fail(close_reason::client, code, {});
+    }
+
+private:
+    ws_session& s_;
+};
 
 ws_session::ws_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
                        ws_client client)
-    : ws_(std::move(socket), state->stats),
+    : transport_(std::move(socket), state->stats),
+      parser_(state->cfg.limits.max_message_bytes),
       state_(std::move(state)),
       id_(state_->next_connection_id()),
       user_(std::move(client.user)),
@@ -50,37 +104,46 @@ ws_session::ws_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state
                 token_bucket::clock::now()) {}
 
 ws_session::~ws_session() {
+    state_->sweeper.remove(*this);
     if (registered_) state_->clients.remove(*this);
 }
 
 void ws_session::start(beast::http::request<beast::http::string_body> request) {
-    ws_.next_layer().set_owner(weak_from_this());
-    const auto& cfg = state_->cfg;
-    // Heartbeat: Beast pings after half the idle timeout and drops a peer silent for all of it.
-    websocket::stream_base::timeout timeouts;
-    timeouts.handshake_timeout = cfg.timeouts.handshake;
-    timeouts.idle_timeout = 2 * cfg.heartbeat.interval;
-    timeouts.keep_alive_pings = true;
-    ws_.set_option(timeouts);
-    ws_.read_message_max(cfg.limits.max_message_bytes);
-    ws_.async_accept(request, beast::bind_front_handler(&ws_session::on_accept,
-                                                        shared_from_this()));
+    transport_.set_owner(weak_from_this());
+    beast::error_code ec;
+    // Reads happen after a readiness wait and must never block the thread.
+    transport_.socket().non_blocking(true, ec);
+    auto handshake = accept_ws_handshake(request, {permessage_deflate_enabled});
+    transport_.send(std::make_shared<const wire_frame>(std::move(handshake.response)));
+    if (ec || !handshake.accepted) {
+        spdlog::debug("ws {}: handshake refused: {}", id_,
+                      ec ? ec.message() : handshake.error);
+        if (!ec) state_->stats.count_error("ws", handshake.error);
+        return tear_down();
+    }
+    if (handshake.deflate) {
+        deflate_bits_ = static_cast<std::uint8_t>(handshake.deflate->server_window_bits);
+        parser_.allow_compressed(true);
+    }
+    auto& sweeper = state_->sweeper;
+    phase_since_ = last_heard_ = sweeper.now();
+    sweeper.add(*this, transport_.get_executor());
+    on_accept();
 }
 
-void ws_session::on_accept(beast::error_code ec) {
-    if (ec) {
-        spdlog::debug("ws {}: handshake failed: {}", id_, ec.message());
-        return;
-    }
+void ws_session::on_accept() {
     state_->clients.add(*this, id_, user_);
     registered_ = true;
     ++state_->stats.connections_accepted;
-    spdlog::debug("ws {}: open (user '{}')", id_, user_);
+    spdlog::debug("ws {}: open (user '{}'{})", id_, user_,
+                  deflate_bits_ != 0 ? ", permessage-deflate" : "");
     if (state_->draining) go_away(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
     if (must_authenticate_) {
         // No welcome before an `auth`, which must come within the handshake time.
         close_after(state_->cfg.timeouts.handshake, close_reason::auth_required,
                     close_code_auth_required, "authentication required");
+        phase_ = phase::open;
+        phase_since_ = last_heard_ = state_->sweeper.now();
         return do_read();
     }
     arm_expiry();
@@ -88,6 +151,10 @@ void ws_session::on_accept(beast::error_code ec) {
     auto welcome = [](ws_session& self) {
         self.send(protocol::welcome_message(self.id_, self.user_,
                                             self.state_->cfg.heartbeat.interval));
+        if (self.phase_ == phase::opening) {
+            self.phase_ = phase::open;
+            self.phase_since_ = self.last_heard_ = self.state_->sweeper.now();
+        }
         self.do_read();
     };
     if (user_.empty()) return welcome(*this);
@@ -106,22 +173,32 @@ void ws_session::after_subscribed(const std::string& topic,
 }
 
 void ws_session::do_read() {
-    ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+    // Wait for bytes without holding a buffer: an idle connection costs no read memory.
+    read_pending_ = true;
+    transport_.socket().async_wait(
+        net::ip::tcp::socket::wait_read,
+        beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
 }
 
-void ws_session::on_read(beast::error_code ec, std::size_t) {
+void ws_session::on_read(beast::error_code ec) {
+    read_pending_ = false;
     if (ec) return finish(ec);
-    if (!close_reason_) {
-        if (ws_.got_text()) {
-            handle_request({static_cast<const char*>(buffer_.data().data()), buffer_.size()});
-        } else {
-            close(close_reason::binary,
-                  {websocket::close_code::unknown_data, "binary frames are not supported"});
+    frame_sink sink(*this);
+    char* const buffer = read_buffer();
+    for (int i = 0; i < reads_per_wake; ++i) {
+        const std::size_t n = transport_.socket().read_some(net::buffer(buffer, read_chunk), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) break;
+        if (ec) return finish(ec);
+        last_heard_ = state_->sweeper.now();
+        ping_sent_ = false;
+        // Keep parsing while closing: the client's close frame ends the close handshake.
+        if (!parser_.parse(buffer, n, sink)) {
+            const auto code = parser_.error_code();
+            return fail(reason_for_protocol_error(code), code, parser_.error_reason());
         }
+        if (phase_ == phase::tearing_down || phase_ == phase::done) return;
+        if (n < read_chunk) break;
     }
-    buffer_.consume(buffer_.size());
-    if (buffer_.capacity() > read_buffer_keep) buffer_.shrink_to_fit();
-    // Keep reading while closing: the close handshake completes inside the read.
     do_read();
 }
 
@@ -149,8 +226,7 @@ bool ws_session::within_rate() {
                                              state_->cfg.limits.message_rate)) +
                                          " messages per second; this one was dropped"));
     if (refused_ >= state_->cfg.limits.message_burst)
-        close(close_reason::rate_limit,
-              {websocket::close_code::policy_error, "rate limit exceeded"});
+        close(close_reason::rate_limit, close_code::policy_violation, "rate limit exceeded");
     return false;
 }
 
@@ -164,8 +240,8 @@ void ws_session::handle_request(std::string_view text) {
 
     const auto& req = std::get<protocol::client_request>(parsed);
     if (must_authenticate_ && req.type != protocol::request_type::auth)
-        return close(close_reason::auth_required,
-                     {close_code_auth_required, "authentication required"});
+        return close(close_reason::auth_required, close_code_auth_required,
+                     "authentication required");
     switch (req.type) {
         case protocol::request_type::ping:
             return send(protocol::pong_message(req.id));
@@ -194,9 +270,8 @@ void ws_session::authenticate(const protocol::client_request& req) {
     if (auto* err = std::get_if<auth::jwt_error>(&verified)) {
         state_->stats.count_error("auth", auth::to_string(err->code));
         if (must_authenticate_)
-            return close(close_reason::auth_failed,
-                         {close_code_auth_failed,
-                          std::string("authentication failed: ") + auth::to_string(err->code)});
+            return close(close_reason::auth_failed, close_code_auth_failed,
+                         std::string("authentication failed: ") + auth::to_string(err->code));
         return reject(client_error::unauthorized,
                       std::string("token refused (") + auth::to_string(err->code) +
                           "): " + err->message,
@@ -287,14 +362,14 @@ void ws_session::publish(const protocol::client_request& req) {
 }
 
 void ws_session::close_after(std::chrono::milliseconds delay, close_reason why,
-                             websocket::close_code code, std::string text) {
-    if (!auth_timer_) auth_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+                             std::uint16_t code, std::string text) {
+    if (!auth_timer_) auth_timer_ = std::make_unique<net::steady_timer>(transport_.get_executor());
     auth_timer_->expires_after(delay);
     auth_timer_->async_wait([weak = weak_from_this(), why, code, text = std::move(text)](
                                 beast::error_code ec) {
         auto self = std::static_pointer_cast<ws_session>(weak.lock());
         if (ec || !self) return;
-        self->close(why, {code, text});
+        self->close(why, code, text);
     });
 }
 
@@ -341,42 +416,110 @@ void ws_session::forward(const protocol::client_request& req) {
                    });
 }
 
-void ws_session::send(const std::string& json) { ws_.next_layer().send(make_text_frame(json)); }
+void ws_session::send(const std::string& json) { queue(make_text_frame(json)); }
+
+void ws_session::queue(const frame_ptr& frame) {
+    if (deflate_bits_ != 0) {
+        // Compressed once per frame and window size, however many subscribers share it.
+        if (auto compressed = frame->deflated(deflate_bits_, deflate_min_payload))
+            return transport_.send(std::move(compressed));
+    }
+    transport_.send(frame);
+}
 
 void ws_session::deliver(const frame_ptr& frame) {
     if (close_reason_) return;
-    auto& transport = ws_.next_layer();
-    transport.send(frame);
+    queue(frame);
     ++state_->stats.deliveries;
-    if (transport.queued_bytes() > state_->cfg.limits.max_queue_bytes) {
+    if (transport_.queued_bytes() > state_->cfg.limits.max_queue_bytes) {
         // A slow consumer: its backlog goes, so the server's memory stays bounded.
         ++state_->stats.slow_consumer_closes;
-        transport.discard_queued();
-        close(close_reason::slow_consumer, {websocket::close_code::policy_error, "slow consumer"});
+        transport_.discard_queued();
+        close(close_reason::slow_consumer, close_code::policy_violation, "slow consumer");
     }
 }
 
 void ws_session::go_away(std::chrono::milliseconds close_in,
                          std::chrono::milliseconds reconnect_after) {
     if (close_reason_ || go_away_timer_) return;
-    go_away_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor(), close_in);
+    go_away_timer_ = std::make_unique<net::steady_timer>(transport_.get_executor(), close_in);
     go_away_timer_->async_wait([self = shared_from_this(), reconnect_after](beast::error_code ec) {
         if (ec) return;
-        self->close(close_reason::shutdown,
-                    {websocket::close_code::going_away,
-                     "shutdown; reconnect_after_ms=" + std::to_string(reconnect_after.count())});
+        self->close(close_reason::shutdown, close_code::going_away,
+                    "shutdown; reconnect_after_ms=" + std::to_string(reconnect_after.count()));
     });
 }
 
-void ws_session::close(close_reason why, const websocket::close_reason& frame) {
-    if (close_reason_) return;
+void ws_session::close(close_reason why, std::uint16_t code, std::string_view reason) {
+    if (close_reason_ || phase_ == phase::tearing_down || phase_ == phase::done) return;
     close_reason_ = why;
-    ws_.async_close(frame, [self = shared_from_this()](beast::error_code ec) {
-        if (ec) spdlog::debug("ws {}: close: {}", self->id_, ec.message());
-    });
+    transport_.send_close(make_close_frame(code, reason));
+    phase_ = phase::closing;
+    phase_since_ = state_->sweeper.now();
+}
+
+void ws_session::fail(close_reason why, std::uint16_t code, std::string_view reason) {
+    if (!close_reason_) {
+        close_reason_ = why;
+        transport_.send_close(make_close_frame(code, reason));
+    }
+    tear_down();
+}
+
+void ws_session::tear_down() {
+    phase_ = phase::tearing_down;
+    transport_.async_flush_and_close(
+        [self = shared_from_this()](beast::error_code ec) { self->finish(ec); });
+}
+
+void ws_session::abort(close_reason why) {
+    if (!close_reason_) close_reason_ = why;
+    transport_.close_now();
+    // A pending read completes with operation_aborted and finishes the session.
+    if (!read_pending_) finish(net::error::operation_aborted);
+}
+
+void ws_session::on_sweep(session_sweeper::tick now) {
+    const auto& sweeper = state_->sweeper;
+    const auto& cfg = state_->cfg;
+    switch (phase_) {
+        case phase::opening:
+            // The 101 answer is still queued after the handshake timeout: the client does not
+            // read. (The wait for the bus before the welcome is not bounded here.)
+            if (transport_.queued_bytes() > 0 &&
+                now - phase_since_ >= sweeper.ticks(cfg.timeouts.handshake)) {
+                auto self = shared_from_this();  // finishing may drop the last other owner
+                abort(close_reason::error);
+            }
+            break;
+        case phase::open: {
+            const session_sweeper::tick silent = now - last_heard_;
+            if (silent >= sweeper.ticks(2 * cfg.heartbeat.interval)) {
+                auto self = shared_from_this();
+                abort(close_reason::heartbeat);
+            } else if (!ping_sent_ && silent >= sweeper.ticks(cfg.heartbeat.interval)) {
+                ping_sent_ = true;
+                transport_.send(ping_frame());
+            }
+            break;
+        }
+        case phase::closing:
+            if (now - phase_since_ >= sweeper.ticks(cfg.timeouts.handshake)) {
+                auto self = shared_from_this();
+                abort(*close_reason_);
+            }
+            break;
+        case phase::tearing_down:
+        case phase::done:
+            break;
+    }
 }
 
 void ws_session::finish(beast::error_code ec) {
+    if (phase_ == phase::done) return;
+    phase_ = phase::done;
+    state_->sweeper.remove(*this);
+    transport_.close_now();
     if (!registered_) return;
     const close_reason why = close_reason_.value_or(reason_for(ec));
     state_->stats.count_close(why);

@@ -1,12 +1,12 @@
 #include <wsgate/session/ws_transport.hpp>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/container/static_vector.hpp>
 
 #include <array>
 #include <cassert>
 #include <chrono>
-
-#include <boost/asio/steady_timer.hpp>
 
 namespace wsgate {
 
@@ -32,6 +32,22 @@ ws_transport::~ws_transport() = default;
 
 void ws_transport::send(frame_ptr frame) {
     if (!close_queued_) push(std::move(frame));
+}
+
+void ws_transport::send_close(frame_ptr frame) {
+    if (close_queued_) return;
+    close_queued_ = true;
+    push(std::move(frame));
+}
+
+void ws_transport::close_now() {
+    write_error_ = net::error::operation_aborted;
+    // The write in flight still points at its frames: they go when it completes.
+    queue_.resize(in_flight_);
+    queued_bytes_ = 0;
+    for (const auto& f : queue_) queued_bytes_ += f->size();
+    boost::beast::error_code ignored;
+    socket_.close(ignored);
 }
 
 void ws_transport::push(frame_ptr frame) {

@@ -74,7 +74,14 @@ handshake_result ws_client::try_connect(std::uint16_t port, const std::string& t
     const std::string host = "127.0.0.1:" + std::to_string(port);
     ec = run_op(ioc_, socket, timeout_,
                 [&](auto handler) { ws_.async_handshake(response, host, target, handler); });
-    return handshake_result{!ec, response.result_int(), response.body(), ec};
+    extensions_ = std::string(response[boost::beast::http::field::sec_websocket_extensions]);
+    return handshake_result{!ec, response.result_int(), response.body(), extensions_, ec};
+}
+
+void ws_client::offer_permessage_deflate() {
+    websocket::permessage_deflate options;
+    options.client_enable = true;
+    ws_.set_option(options);
 }
 
 nlohmann::json ws_client::connect(std::uint16_t port, const std::string& target) {

@@ -24,6 +24,7 @@ struct handshake_result {
     bool upgraded = false;
     unsigned status = 0;  ///< HTTP status of the server's answer (101 when upgraded)
     std::string body;     ///< body of a refusal
+    std::string extensions;  ///< the answer's Sec-WebSocket-Extensions
     boost::system::error_code error;
 };
 
@@ -53,6 +54,9 @@ class ws_client {
     /// Sets SO_RCVBUF before connecting (a small buffer makes a non-reading client's kernel
     /// buffers fill up sooner).
     void set_receive_buffer(int bytes) { receive_buffer_ = bytes; }
+    /// Offers permessage-deflate in the handshake (before connecting); when the server accepts,
+    /// Beast compresses what this client sends and inflates what it receives.
+    void offer_permessage_deflate();
 
     /// Headers added to the upgrade request of the next connect (Origin, Authorization,
     /// X-Forwarded-For, ...).
@@ -69,6 +73,8 @@ class ws_client {
     handshake_result try_connect(std::uint16_t port, const std::string& target = "/ws");
 
     const nlohmann::json& welcome() const { return welcome_; }
+    /// The Sec-WebSocket-Extensions the server answered with ("" when none).
+    const std::string& extensions() const { return extensions_; }
     /// The connection id from the welcome frame.
     std::string connection_id() const;
 
@@ -118,6 +124,7 @@ class ws_client {
     bool read_pending_ = false;
     std::optional<boost::system::error_code> read_result_;
     nlohmann::json welcome_;
+    std::string extensions_;
     long long next_id_ = 1;
 };
 

@@ -150,17 +150,17 @@ TEST(frame, header_length_follows_rfc6455) {
         const auto f = make_text_frame(payload);
         const std::size_t header = text_frame_header_size(n);
         ASSERT_EQ(f->size(), header + n);
-        EXPECT_EQ(static_cast<unsigned char>((*f)[0]), 0x81);
-        const auto len7 = static_cast<unsigned char>((*f)[1]);
+        EXPECT_EQ(static_cast<unsigned char>(f->wire()[0]), 0x81);
+        const auto len7 = static_cast<unsigned char>(f->wire()[1]);
         EXPECT_EQ(len7 & 0x80, 0) << "server frames are unmasked";
         std::uint64_t decoded = len7;
         if (len7 == 126 || len7 == 127) {
             decoded = 0;
             for (std::size_t i = 2; i < header; ++i)
-                decoded = (decoded << 8) | static_cast<unsigned char>((*f)[i]);
+                decoded = (decoded << 8) | static_cast<unsigned char>(f->wire()[i]);
         }
         EXPECT_EQ(decoded, n);
-        EXPECT_EQ(f->substr(header), payload);
+        EXPECT_EQ(f->wire().substr(header), payload);
     }
 }
 

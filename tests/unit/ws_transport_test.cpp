@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 using namespace wsgate;
@@ -42,7 +43,7 @@ TEST(ws_transport, a_burst_of_frames_leaves_in_one_gather_write_in_order) {
     std::string expected;
     for (int i = 0; i < 50; ++i) {
         auto f = make_text_frame("event " + std::to_string(i));
-        expected += *f;
+        expected += f->wire();
         p.transport->send(f);
     }
     EXPECT_EQ(p.transport->queued_bytes(), expected.size());
@@ -60,7 +61,7 @@ TEST(ws_transport, more_frames_than_one_gather_holds_still_arrive_in_order) {
     std::string expected;
     for (int i = 0; i < 300; ++i) {
         auto f = make_text_frame(std::to_string(i));
-        expected += *f;
+        expected += f->wire();
         p.transport->send(f);
     }
     p.ioc.run();
@@ -79,24 +80,37 @@ TEST(ws_transport, discarding_keeps_nothing_that_is_not_on_the_wire) {
     EXPECT_EQ(p.counters.writes, 0u);
 }
 
-TEST(ws_transport, beast_writes_share_the_queue_and_nothing_follows_a_close_frame) {
+TEST(ws_transport, nothing_follows_the_close_frame) {
     loopback_pair p;
     p.transport->send(make_text_frame("before"));
-    const std::string close_frame("\x88\x02\x03\xe8", 4);  // close, code 1000
-    bool completed = false;
-    p.transport->async_write_some(net::buffer(close_frame),
-                                  [&](boost::beast::error_code ec, std::size_t n) {
-                                      EXPECT_FALSE(ec);
-                                      EXPECT_EQ(n, close_frame.size());
-                                      completed = true;
-                                  });
-    EXPECT_FALSE(completed) << "completion is never invoked from inside the call";
+    const auto close_frame = make_close_frame(1000, "");
+    p.transport->send_close(close_frame);
+    EXPECT_TRUE(p.transport->close_queued());
     p.transport->send(make_text_frame("after"));
+    p.transport->send_close(make_close_frame(1001, "again"));
     p.ioc.run();
-    EXPECT_TRUE(completed);
-    const std::string expected = *make_text_frame("before") + close_frame;
+    const std::string expected = make_text_frame("before")->wire() + close_frame->wire();
     EXPECT_EQ(p.read_exactly(expected.size()), expected);
     EXPECT_EQ(p.counters.frames_sent, 2u);
+    EXPECT_EQ(p.transport->queued_bytes(), 0u);
+}
+
+TEST(ws_transport, closing_now_drops_the_queue_and_aborts_reads) {
+    loopback_pair p;
+    p.transport->send(make_text_frame("never"));
+    std::optional<boost::beast::error_code> waited;
+    p.transport->socket().async_wait(tcp::socket::wait_read,
+                                     [&](boost::beast::error_code ec) { waited = ec; });
+    p.transport->close_now();
+    EXPECT_EQ(p.transport->queued_bytes(), 0u);
+    p.ioc.run();
+    ASSERT_TRUE(waited.has_value());
+    EXPECT_EQ(*waited, net::error::operation_aborted);
+    EXPECT_EQ(p.counters.writes, 0u);
+    char byte;
+    boost::beast::error_code ec;
+    p.peer.read_some(net::buffer(&byte, 1), ec);
+    EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
 }
 
 TEST(ws_transport, teardown_flushes_then_closes_gracefully) {
@@ -109,7 +123,7 @@ TEST(ws_transport, teardown_flushes_then_closes_gracefully) {
     });
     // The peer reads everything, sees the FIN, and closes its side: the teardown completes.
     p.ioc.run_for(std::chrono::milliseconds(200));
-    const std::string expected = *make_text_frame("last words");
+    const std::string expected = make_text_frame("last words")->wire();
     EXPECT_EQ(p.read_exactly(expected.size()), expected);
     char byte;
     boost::beast::error_code ec;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <wsgate/limits/token_bucket.hpp>
 #include <wsgate/metrics/metrics.hpp>
 #include <wsgate/protocol/client_message.hpp>
+#include <wsgate/session/session_sweeper.hpp>
 #include <wsgate/upstream/service.hpp>
 
 namespace wsgate {
@@ -41,6 +43,8 @@ struct shared_state {
     const protocol::name_rules names;
     metrics stats;
     hub clients;
+    /// Heartbeats and close-handshake deadlines of every client connection, on one timer.
+    session_sweeper sweeper;
     bus* events = nullptr;  ///< set by the gateway; cleared before it goes away
     bool draining = false;  ///< shutdown has begun
     /// Verifies client tokens; none when auth.jwt.algorithm is not set.

@@ -1,21 +1,24 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 #include <wsgate/app/shared_state.hpp>
 #include <wsgate/auth/channel_policy.hpp>
 #include <wsgate/hub/subscriber.hpp>
 #include <wsgate/limits/token_bucket.hpp>
+#include <wsgate/session/session_sweeper.hpp>
+#include <wsgate/session/ws_frame_parser.hpp>
 #include <wsgate/session/ws_transport.hpp>
 #include <wsgate/upstream/service.hpp>
 
@@ -30,10 +33,31 @@ struct ws_client {
     bool must_authenticate = false;
     connection_slot slot;  ///< counts the connection against the limits while it lives
 };
+/// WebSocket close codes the gateway sends (RFC 6455 7.4.1).
+namespace close_code {
+inline constexpr std::uint16_t normal = 1000;
+inline constexpr std::uint16_t going_away = 1001;
+inline constexpr std::uint16_t protocol_error = 1002;
+inline constexpr std::uint16_t unsupported_data = 1003;
+inline constexpr std::uint16_t invalid_payload = 1007;
+inline constexpr std::uint16_t policy_violation = 1008;
+inline constexpr std::uint16_t too_big = 1009;
+inline constexpr std::uint16_t try_again_later = 1013;
+}  // namespace close_code
 
 /// One client WebSocket connection: accepts the upgrade, reads and answers requests, and queues
 /// events from the hub. Lives as long as its read loop; one io_context thread, no locks.
-class ws_session : public std::enable_shared_from_this<ws_session>, public subscriber {
+///
+/// The WebSocket layer is wsgate's own (RFC 6455, and RFC 7692 permessage-deflate without
+/// context takeover): the handshake and frame parsing are I/O-free (ws_handshake,
+/// ws_frame_parser), every byte written goes through the ws_transport queue, and an idle
+/// connection holds no read buffer and no timer. It waits for readability, reads into a buffer
+/// shared by the thread, and keeps bytes only while a message is incomplete; one
+/// session_sweeper per process pings quiet clients, drops silent ones, and bounds close
+/// handshakes.
+class ws_session : public std::enable_shared_from_this<ws_session>,
+                   public subscriber,
+                   private session_sweeper::member {
 public:
     ws_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
                ws_client client);
@@ -46,10 +70,27 @@ public:
     void go_away(std::chrono::milliseconds close_in,
                  std::chrono::milliseconds reconnect_after) override;
 
+    /// Starts the close handshake: queues a close frame with `code` and `reason` (at most 123
+    /// bytes) after what is already queued, stops handling the client's messages, and ends the
+    /// connection once the client answers (or after timeouts.handshake). `why` is what
+    /// wsgate_closes_total counts. A no-op once a close has begun.
+    void close(close_reason why, std::uint16_t code, std::string_view reason = {});
+
 private:
-    void on_accept(boost::beast::error_code ec);
+    class frame_sink;
+    friend class frame_sink;
+
+    enum class phase : std::uint8_t {
+        opening,       ///< upgraded; not reading until the welcome is queued
+        open,          ///< reading requests
+        closing,       ///< our close frame is queued; reading until the client's arrives
+        tearing_down,  ///< flushing, half-closed, draining input until the client closes
+        done,
+    };
+
+    void on_accept();
     void do_read();
-    void on_read(boost::beast::error_code ec, std::size_t n);
+    void on_read(boost::beast::error_code ec);
     void handle_request(std::string_view text);
     /// Takes a token for one client message; false when the message must be refused.
     bool within_rate();
@@ -67,22 +108,29 @@ private:
     auth::client_identity identity() const { return {user_, claims_}; }
     /// Closes the connection with `code`/`text` after `delay` (the auth deadline, the token's
     /// expiry); replaces any earlier such timer.
-    void close_after(std::chrono::milliseconds delay, close_reason why,
-                     boost::beast::websocket::close_code code, std::string text);
+    void close_after(std::chrono::milliseconds delay, close_reason why, std::uint16_t code,
+                     std::string text);
     void arm_expiry();
     void reject(protocol::client_error code, const std::string& message,
                 const std::optional<std::string>& id);
     void send(const std::string& json);
-    void close(close_reason why, const boost::beast::websocket::close_reason& frame);
+    /// Queues a text frame, compressed when the client negotiated permessage-deflate.
+    void queue(const frame_ptr& frame);
+    /// The client broke the protocol (or sent its close frame): answer with a close frame
+    /// unless one went already, then flush and end the connection.
+    void fail(close_reason why, std::uint16_t code, std::string_view reason);
+    void tear_down();
+    /// Ends the connection at once, without a close frame.
+    void abort(close_reason why);
     void finish(boost::beast::error_code ec);
+    void on_sweep(session_sweeper::tick now) override;
 
-    boost::beast::websocket::stream<ws_transport> ws_;
-    boost::beast::flat_buffer buffer_;
+    ws_transport transport_;
+    ws_frame_parser parser_;
     std::shared_ptr<shared_state> state_;
     std::string id_;
     std::string user_;
     std::unique_ptr<boost::asio::steady_timer> go_away_timer_;
-    std::optional<close_reason> close_reason_;  ///< set when the gateway starts the close
     std::vector<std::string> claims_;        ///< channel patterns the client's token grants
     std::optional<std::int64_t> expires_at_;  ///< the token's exp (Unix seconds)
     bool must_authenticate_ = false;
@@ -91,6 +139,13 @@ private:
     connection_slot slot_;
     token_bucket messages_;        ///< the client's message rate
     std::uint32_t refused_ = 0;    ///< messages refused since the client was last within its rate
+    std::optional<close_reason> close_reason_;  ///< set when the connection starts to close
+    session_sweeper::tick last_heard_ = 0;      ///< when the client last sent anything
+    session_sweeper::tick phase_since_ = 0;     ///< when the current phase began
+    phase phase_ = phase::opening;
+    std::uint8_t deflate_bits_ = 0;  ///< server window of permessage-deflate; 0: not negotiated
+    bool ping_sent_ = false;         ///< a heartbeat ping is unanswered
+    bool read_pending_ = false;
     bool registered_ = false;
 };
 

@@ -3,98 +3,69 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <string>
 #include <type_traits>
 #include <vector>
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/core/role.hpp>
 
 #include <wsgate/metrics/metrics.hpp>
 #include <wsgate/protocol/frame.hpp>
 
 namespace wsgate {
 
-/// The next layer under `beast::websocket::stream`, and the only writer of its socket.
+/// The only writer of a client connection's socket.
 ///
-/// Reads go straight to the socket. Writes of both kinds share one queue: the session's
-/// pre-built frames (send(), shared by every subscriber, never copied) and whatever Beast writes
-/// itself (the 101 response, pongs, pings, close frames: copied, they are rare and small). The
-/// queue leaves in gather writes: everything queued while a write is in flight, or during one
-/// turn of the event loop, goes out in one system call. Beast's writes complete at once, so
-/// Beast never holds a write open and the session alone decides what is queued.
+/// Everything the server sends goes through one queue of pre-built frames: the HTTP answer to
+/// the upgrade, the session's events and replies (shared by every subscriber, never copied),
+/// pongs, pings and the close frame. The queue leaves in gather writes: everything queued while
+/// a write is in flight, or during one turn of the event loop, goes out in one system call,
+/// each frame still its own WebSocket message on the wire.
 ///
-/// Beast's close handshake ends in async_teardown(), which waits until the queue is flushed
-/// before it shuts the socket down: a close frame always follows the frames queued before it.
+/// The close frame is the last thing queued (nothing may follow it, RFC 6455 5.5.1), and
+/// async_flush_and_close() ends a connection gracefully: the queue is written, the socket shut
+/// down for sending, and its input drained until the peer closes too.
 class ws_transport {
 public:
-    using executor_type = boost::asio::ip::tcp::socket::executor_type;
     using socket_type = boost::asio::ip::tcp::socket;
+    using executor_type = socket_type::executor_type;
 
     ws_transport(socket_type socket, metrics& counters);
     ~ws_transport();
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
-    socket_type& next_layer() noexcept { return socket_; }
-    const socket_type& next_layer() const noexcept { return socket_; }
+    /// For reading: the session reads the socket itself.
+    socket_type& socket() noexcept { return socket_; }
 
     /// The object whose lifetime covers this transport (its session). Pending writes keep it
     /// alive. Must be set before the first write.
     void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
 
     /// Queues a frame; it is written on the next turn of the event loop at the latest.
-    /// Ignored once a close frame was queued: nothing may follow it (RFC 6455 5.5.1).
+    /// Ignored once the close frame was queued.
     void send(frame_ptr frame);
+    /// Queues the close frame: after it, send() queues nothing.
+    void send_close(frame_ptr frame);
+    bool close_queued() const noexcept { return close_queued_; }
     /// Bytes queued and not yet written.
     std::size_t queued_bytes() const noexcept { return queued_bytes_; }
     /// Drops every queued frame that is not already (partly) on the wire.
     void discard_queued();
 
-    template <class MutableBufferSequence, class ReadHandler>
-    auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
-        return socket_.async_read_some(buffers, std::forward<ReadHandler>(handler));
-    }
-
-    /// For Beast: copies the bytes into the queue and completes at once.
-    template <class ConstBufferSequence, class WriteHandler>
-    auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
-        return boost::asio::async_initiate<WriteHandler, void(boost::beast::error_code,
-                                                              std::size_t)>(
-            [this](auto h, const ConstBufferSequence& b) {
-                const boost::beast::error_code ec = write_error_;
-                std::size_t n = 0;
-                if (!ec) {
-                    n = boost::asio::buffer_size(b);
-                    auto copy = std::make_shared<std::string>();
-                    copy->reserve(n);
-                    for (auto buf : boost::beast::buffers_range_ref(b))
-                        copy->append(static_cast<const char*>(buf.data()), buf.size());
-                    // Beast writes whole frames (or the HTTP 101 response, which starts with
-                    // 'H'): 0x88 is FIN plus the close opcode.
-                    if (!copy->empty() && static_cast<unsigned char>((*copy)[0]) == 0x88)
-                        close_queued_ = true;
-                    push(std::move(copy));
-                }
-                boost::asio::post(get_executor(),
-                                  boost::beast::bind_front_handler(std::move(h), ec, n));
-            },
-            handler, buffers);
-    }
-
     /// Completes `handler(error_code)` once the queue is written and the socket closed
     /// gracefully: shut down for sending, then input drained until the peer closes too (a
     /// close with unread input would reset the connection and could lose the close frame).
+    /// Nothing may read the socket meanwhile.
     template <class Handler>
     void async_flush_and_close(Handler&& handler) {
         auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
         on_flushed_ = [h](boost::beast::error_code ec) { (*h)(ec); };
         write_queued();
     }
+
+    /// Closes the socket at once, dropping whatever is queued: pending operations on it
+    /// complete with operation_aborted.
+    void close_now();
 
 private:
     void push(frame_ptr frame);
@@ -119,11 +90,5 @@ private:
     struct linger_state;  // only while closing, so idle connections do not pay for it
     std::unique_ptr<linger_state> linger_;
 };
-
-/// Beast's teardown customization point for ws_transport (found by argument-dependent lookup).
-template <class TeardownHandler>
-void async_teardown(boost::beast::role_type, ws_transport& transport, TeardownHandler&& handler) {
-    transport.async_flush_and_close(std::forward<TeardownHandler>(handler));
-}
 
 }  // namespace wsgate
