@@ -11,37 +11,23 @@
 #include <openssl/pem.h>
 #include <stdexcept>
 
+#include "openssl_handles.hpp"
+
 namespace wsgate::test {
 
 namespace {
 
-struct pkey_deleter {
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct bio_deleter {
-    void operator()(BIO* p) const { BIO_free(p); }
-};
 struct md_ctx_deleter {
     void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
 };
 struct ecdsa_sig_deleter {
     void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
 };
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
+using openssl::bio_ptr;
+using openssl::bio_text;
+using openssl::pkey_ptr;
 
-[[noreturn]] void openssl_failed(const std::string& what) {
-    char reason[256] = "no OpenSSL error";
-    if (unsigned long e = ERR_get_error(); e != 0) ERR_error_string_n(e, reason, sizeof reason);
-    ERR_clear_error();
-    throw std::runtime_error("jwt_mint: " + what + ": " + reason);
-}
-
-std::string bio_text(BIO* bio) {
-    char* data = nullptr;
-    long size = BIO_get_mem_data(bio, &data);
-    return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
-}
+[[noreturn]] void openssl_failed(const std::string& what) { openssl::fail("jwt_mint", what); }
 
 key_pair to_pem(EVP_PKEY* key) {
     bio_ptr priv(BIO_new(BIO_s_mem()));

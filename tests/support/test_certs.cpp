@@ -10,37 +10,23 @@
 #include <openssl/x509v3.h>
 #include <stdexcept>
 
+#include "openssl_handles.hpp"
+
 namespace wsgate::test {
 
 namespace {
 
-struct pkey_deleter {
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct bio_deleter {
-    void operator()(BIO* p) const { BIO_free(p); }
-};
 struct x509_deleter {
     void operator()(X509* p) const { X509_free(p); }
 };
 struct ext_deleter {
     void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
 };
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
+using openssl::bio_ptr;
+using openssl::bio_text;
+using openssl::pkey_ptr;
 
-[[noreturn]] void openssl_failed(const std::string& what) {
-    char reason[256] = "no OpenSSL error";
-    if (unsigned long e = ERR_get_error(); e != 0) ERR_error_string_n(e, reason, sizeof reason);
-    ERR_clear_error();
-    throw std::runtime_error("test_certs: " + what + ": " + reason);
-}
-
-std::string bio_text(BIO* bio) {
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio, &data);
-    return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
-}
+[[noreturn]] void openssl_failed(const std::string& what) { openssl::fail("test_certs", what); }
 
 void add_extension(X509* cert, int nid, const char* value) {
     X509V3_CTX ctx;
