@@ -571,6 +571,14 @@ const std::vector<option>& options() {
          [](config& c, const value& v) { c.timeouts.handshake = v.duration(100, 600000); }},
         {"timeouts.http_idle_ms", "30000", "how long an idle REST keep-alive connection is kept",
          [](config& c, const value& v) { c.timeouts.http_idle = v.duration(100, 3600000); }},
+        {"websocket.permessage_deflate", "true",
+         "accept permessage-deflate (RFC 7692, no context takeover) when a client offers it",
+         [](config& c, const value& v) { c.websocket.permessage_deflate = v.boolean(); }},
+        {"websocket.deflate_min_bytes", "128",
+         "messages shorter than this are sent uncompressed even to clients that negotiated it",
+         [](config& c, const value& v) {
+             c.websocket.deflate_min_bytes = v.integer(0, 64 * 1024 * 1024);
+         }},
         {"heartbeat.interval_ms", "25000",
          "ping a client after this long without a frame from it; close it after twice as long",
          [](config& c, const value& v) { c.heartbeat.interval = v.duration(100, 3600000); }},

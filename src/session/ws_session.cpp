@@ -20,13 +20,6 @@ namespace {
 constexpr std::size_t read_chunk = 16 * 1024;
 // Reads per readiness notification before the other connections get their turn.
 constexpr int reads_per_wake = 4;
-// Whether a client's permessage-deflate offer is accepted.
-// TODO(config): a key such as websocket.permessage_deflate.
-constexpr bool permessage_deflate_enabled = true;
-// Messages shorter than this are sent uncompressed even to clients that negotiated
-// permessage-deflate (RFC 7692 allows either per message): below it, deflate saves little.
-// TODO(config): a key such as websocket.deflate_min_bytes.
-constexpr std::size_t deflate_min_payload = 128;
 
 char* read_buffer() {
     thread_local const std::unique_ptr<char[]> buffer(new char[read_chunk]);
@@ -113,7 +106,7 @@ void ws_session::start(beast::http::request<beast::http::string_body> request) {
     beast::error_code ec;
     // Reads happen after a readiness wait and must never block the thread.
     transport_.socket().non_blocking(true, ec);
-    auto handshake = accept_ws_handshake(request, {permessage_deflate_enabled});
+    auto handshake = accept_ws_handshake(request, {state_->cfg.websocket.permessage_deflate});
     transport_.send(std::make_shared<const wire_frame>(std::move(handshake.response)));
     if (ec || !handshake.accepted) {
         spdlog::debug("ws {}: handshake refused: {}", id_,
@@ -421,7 +414,8 @@ void ws_session::send(const std::string& json) { queue(make_text_frame(json)); }
 void ws_session::queue(const frame_ptr& frame) {
     if (deflate_bits_ != 0) {
         // Compressed once per frame and window size, however many subscribers share it.
-        if (auto compressed = frame->deflated(deflate_bits_, deflate_min_payload))
+        const auto min_bytes = state_->cfg.websocket.deflate_min_bytes;
+        if (auto compressed = frame->deflated(deflate_bits_, min_bytes))
             return transport_.send(std::move(compressed));
     }
     transport_.send(frame);

@@ -171,5 +171,28 @@ TEST(ws_protocol, beast_client_with_permessage_deflate_talks_compressed_both_way
     EXPECT_TRUE(plain.ping());
 }
 
+TEST(ws_protocol, permessage_deflate_is_refused_when_configured_off_and_obeys_the_minimum) {
+    gateway_process off({"--websocket.permessage_deflate=false"});
+    ws_client offering;
+    offering.offer_permessage_deflate();
+    offering.connect(off.public_port());
+    EXPECT_EQ(offering.extensions(), "") << "not negotiated";
+
+    // A minimum above the event's size: negotiated, but the event goes plain.
+    gateway_process high_min({"--websocket.deflate_min_bytes=100000"});
+    http_client api(high_min.api_port());
+    raw_ws_client client;
+    upgrade_and_welcome(client, high_min.public_port(),
+                        {"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"});
+    EXPECT_NE(client.answer().find("permessage-deflate"), std::string::npos) << client.answer();
+    client.send(raw_ws_client::frame(text_op, R"({"type":"subscribe","channel":"z","id":1})"));
+    EXPECT_EQ(read_text(client), (json{{"type", "ack"}, {"id", 1}}));
+    const json data{{"text", std::string(4000, 'z')}};
+    const std::string id = api.publish_ok(channel_event("z", "big", data));
+    const auto f = client.read_frame();
+    EXPECT_FALSE(f.rsv1) << "below websocket.deflate_min_bytes: plain";
+    expect_event(json::parse(f.payload), id, "big", "z", data);
+}
+
 }  // namespace
 }  // namespace wsgate::test

@@ -101,6 +101,12 @@ struct config {
         std::chrono::milliseconds http_idle{30000};
     } timeouts;
 
+    struct websocket_section {
+        bool permessage_deflate = true;  ///< accept a client's permessage-deflate offer
+        /// Messages shorter than this go uncompressed even to clients that negotiated it.
+        std::size_t deflate_min_bytes = 128;
+    } websocket;
+
     struct heartbeat_section {
         std::chrono::milliseconds interval{25000};
     } heartbeat;
