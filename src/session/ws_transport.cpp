@@ -16,6 +16,8 @@ namespace net = boost::asio;
 namespace {
 // Frames per gather write; Linux's sendmsg takes up to 1024, Asio passes at most 64.
 constexpr std::size_t max_gather = 64;
+// Queue entries kept allocated while the queue is empty (more is released after a burst).
+constexpr std::size_t queue_keep = 4;
 // How long a closing connection waits for the peer's FIN.
 constexpr std::chrono::seconds linger_time{2};
 }  // namespace
@@ -112,6 +114,8 @@ void ws_transport::write_now() {
         // The socket buffer is full: the rest waits until the peer reads.
         if (partial) return wait_writable();
     }
+    // A burst leaves the queue's array behind; an idle connection keeps at most a small one.
+    if (queue_.capacity() > queue_keep) std::vector<frame_ptr>().swap(queue_);
     if (on_flushed_ && !linger_) finish_close(write_error_);
 }
 
