@@ -23,6 +23,12 @@ void flush_queue::cancel(ws_transport& t) {
     t.flush_slot_ = none;
 }
 
+void flush_queue::shutdown() {
+    for (ws_transport* t : pending_)
+        if (t != nullptr) t->flush_slot_ = none;
+    std::vector<ws_transport*>().swap(pending_);
+}
+
 void flush_queue::run() {
     // Transports scheduled while this runs are flushed in this run too.
     for (std::size_t i = 0; i < pending_.size(); ++i) {

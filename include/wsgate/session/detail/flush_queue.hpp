@@ -34,7 +34,9 @@ public:
     static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
 
 private:
-    void shutdown() override { pending_.clear(); }
+    // The io_context is going away: forget the transports (they may be destroyed after this,
+    // while the io_context destroys the handlers that own them).
+    void shutdown() override;
     void run();
 
     std::vector<ws_transport*> pending_;  // null where a transport was cancelled
