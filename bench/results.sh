@@ -3,58 +3,128 @@
 # against a freshly started gateway pinned to CPU 0 (the bench on CPU 1), and prints the median
 # and the spread (min-max) of the main figures.
 # Usage: bench/results.sh WSGATE WSGATE_BENCH [RUNS]
+# Environment:
+#   SENDLIMIT=path   also run the sendlimit probe (cc -O2 -o sendlimit /work/shared/perf/sendlimit.c)
+#                    once per round, in the same sitting
+#   REDIS=1          also run the 3-instance configurations through a local redis-server
+#   QUIET_PSI=N      before each run, wait (up to 300 s) until the CPU pressure of the last 10 s
+#                    (/proc/pressure/cpu "some avg10") is below N%: on a shared machine, other
+#                    processes preempt the gateway otherwise (the runs print how long each side
+#                    waited for a CPU: server_runq_pct, client_runq_pct)
+#   ONLY=regex       run only the configurations whose name matches
 set -euo pipefail
 wsgate=${1:?usage: results.sh WSGATE WSGATE_BENCH [RUNS]}
 bench=${2:?usage: results.sh WSGATE WSGATE_BENCH [RUNS]}
 runs=${3:-3}
 port=18181
 out=$(mktemp -d)
+ulimit -n 20000 2>/dev/null || true
 
-start_gateway() {
-    taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$port" --log.level warn &
-    gateway=$!
+wait_quiet() {
+    [[ -n ${QUIET_PSI:-} && -r /proc/pressure/cpu ]] || return 0
+    for _ in $(seq 300); do
+        local avg10
+        avg10=$(sed -n 's/^some avg10=\([0-9.]*\).*/\1/p' /proc/pressure/cpu)
+        awk -v a="$avg10" -v t="$QUIET_PSI" 'BEGIN { exit !(a < t) }' && return 0
+        sleep 1
+    done
+    echo "results: CPU pressure stayed above ${QUIET_PSI}% for 300 s; running anyway" >&2
+}
+
+wait_ready() {
     for _ in $(seq 50); do
-        curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+        curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    echo "results: wsgate did not start" >&2
+    echo "results: wsgate on port $1 did not become ready" >&2
     return 1
 }
 
-stop_gateway() {
-    kill -TERM "$gateway" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$gateway" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$gateway" 2>/dev/null || true
-    wait "$gateway" 2>/dev/null || true
+stop_process() {
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
 }
 
-# measure NAME BENCH_FLAGS...: RUNS runs, one JSON line each in $out/NAME.
+selected() { [[ -z ${ONLY:-} || $1 =~ $ONLY ]]; }
+
+# measure NAME BENCH_FLAGS...: one run against a fresh gateway, one JSON line in $out/NAME.
 measure() {
     local name=$1
     shift
-    for _ in $(seq "$runs"); do
-        start_gateway
-        taskset -c 1 "$bench" --ws "127.0.0.1:$port" --pid "$gateway" --json-only "$@" \
-            | sed -n 's/^JSON //p' >>"$out/$name" || true
-        stop_gateway
-    done
+    selected "$name" || return 0
+    wait_quiet
+    taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$port" --log.level warn &
+    local gateway=$!
+    wait_ready $port
+    taskset -c 1 "$bench" --ws "127.0.0.1:$port" --pid "$gateway" --json-only "$@" \
+        | sed -n 's/^JSON //p' >>"$out/$name" || true
+    stop_process $gateway
 }
 
-measure fanout_1k_single --subscribers 1000 --events 500
-measure fanout_1k_batch50 --subscribers 1000 --events 2500 --batch 50
-measure fanout_10k_single --subscribers 10000 --events 50
-measure latency_1k_20ps --subscribers 1000 --events 100 --rate 20
-measure idle_5k --mode idle --connections 5000
-measure idle_15k --mode idle --connections 15000
+# measure_redis NAME BENCH_FLAGS...: three instances on CPU 0 sharing a redis-server on CPU 1;
+# subscribers spread over the three, events published to the first.
+measure_redis() {
+    local name=$1
+    shift
+    selected "$name" || return 0
+    wait_quiet
+    local redis_port=16379
+    taskset -c 1 redis-server --port $redis_port --save '' --appendonly no --loglevel warning \
+        >/dev/null &
+    local redis=$!
+    sleep 0.3
+    local pids=() ws=() p
+    for p in $port $((port + 1)) $((port + 2)); do
+        taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$p" --log.level warn \
+            --redis.url "redis://127.0.0.1:$redis_port" &
+        pids+=($!)
+        ws+=(--ws "127.0.0.1:$p")
+    done
+    for p in $port $((port + 1)) $((port + 2)); do wait_ready "$p"; done
+    taskset -c 1 "$bench" "${ws[@]}" --api "127.0.0.1:$port" --pid "${pids[0]}" \
+        --pid "${pids[1]}" --pid "${pids[2]}" --json-only "$@" \
+        | sed -n 's/^JSON //p' >>"$out/$name" || true
+    for p in "${pids[@]}"; do stop_process "$p"; done
+    stop_process $redis
+}
+
+sendlimit() {
+    [[ -n ${SENDLIMIT:-} ]] || return 0
+    wait_quiet
+    # "n=1000 msgs=1000 size=100 batch=1: 167593 msgs/s delivered, ..." -> one JSON line
+    "$SENDLIMIT" "$@" |
+        awk '{ printf "{\"ok\":true,\"sendlimit_msgs_per_s\":%s,\"sendlimit_us_per_msg\":%s}\n", $5, $8 }' \
+        >>"$out/sendlimit_$1x$2x$3_batch$4"
+}
+
+for _ in $(seq "$runs"); do
+    sendlimit 1000 1000 100 1
+    sendlimit 10000 200 100 1
+    sendlimit 1000 1000 100 50
+    measure fanout_1k_single --subscribers 1000 --events 1000
+    measure fanout_1k_batch50 --subscribers 1000 --events 5000 --batch 50
+    measure fanout_1k_pipelined --subscribers 1000 --events 5000 --inflight 8 --api-connections 2
+    measure fanout_10k_single --subscribers 10000 --events 100
+    measure latency_1k_20ps --subscribers 1000 --events 100 --rate 20
+    measure idle_5k --mode idle --connections 5000
+    measure idle_15k --mode idle --connections 15000
+    if [[ -n ${REDIS:-} ]]; then
+        measure_redis redis3_fanout_3k_single --subscribers 3000 --events 500
+        measure_redis redis3_latency_1k_20ps --subscribers 1000 --events 100 --rate 20
+    fi
+done
 
 python3 - "$out" <<'PY'
 import json, os, statistics, sys
-fields = ["deliveries_per_s", "latency_p50_us", "latency_p99_us", "latency_p999_us",
-          "latency_max_us", "server_cpu_us_per_delivery", "server_cpu_pct", "client_cpu_pct",
+fields = ["sendlimit_msgs_per_s", "sendlimit_us_per_msg", "deliveries_per_s", "latency_p50_us",
+          "latency_p99_us", "latency_p999_us", "latency_max_us", "server_cpu_us_per_delivery",
+          "server_cpu_pct", "server_runq_pct", "client_cpu_pct", "client_runq_pct",
           "server_peak_rss_mib", "rss_per_connection_bytes", "connections_connected", "lost",
           "duplicated", "out_of_order"]
 for name in sorted(os.listdir(sys.argv[1])):
-    rows = [json.loads(line) for line in open(os.path.join(sys.argv[1], name))]
+    rows = [json.loads(line) for line in open(os.path.join(sys.argv[1], name)) if line.strip()]
     print(f"{name}: {len(rows)} runs, ok={[r['ok'] for r in rows]}")
     for f in fields:
         values = [r[f] for r in rows if f in r]

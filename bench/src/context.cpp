@@ -52,10 +52,13 @@ bool wait_until_ready(const bench_context& context, std::int64_t deadline_ns) {
 }
 
 resource_meter::resource_meter(const std::vector<int>& server_pids)
-    : server_pids_(server_pids),
-      start_ns_(monotonic_ns()),
-      server_cpu_start_(sample_servers(server_pids).cpu_seconds),
-      client_cpu_start_(own_cpu_seconds()) {}
+    : server_pids_(server_pids), start_ns_(monotonic_ns()) {
+    const server_sample server = sample_servers(server_pids);
+    server_cpu_start_ = server.cpu_seconds;
+    server_runq_start_ = server.runq_seconds;
+    client_cpu_start_ = own_cpu_seconds();
+    client_runq_start_ = own_runq_seconds();
+}
 
 double resource_meter::report_window(std::int64_t end_ns, report& out) const {
     const server_sample server = sample_servers(server_pids_);
@@ -64,19 +67,29 @@ double resource_meter::report_window(std::int64_t end_ns, report& out) const {
     const double client_share = 100.0 * client_cpu / wall;
     const double server_cpu = server.cpu_seconds - server_cpu_start_;
     const double server_share = 100.0 * server_cpu / wall;
+    // Runnable but not running: the CPU was busy with other processes.
+    const double client_runq = 100.0 * (own_runq_seconds() - client_runq_start_) / wall;
+    const double server_runq = 100.0 * (server.runq_seconds - server_runq_start_) / wall;
     out.add_number("wall_s", "wall time", wall, 3, "s");
     out.add_number("client_cpu_s", "client CPU", client_cpu, 3, "s");
     out.add_number("client_cpu_pct", "client CPU share of wall", client_share, 1, "%");
+    out.add_number("client_runq_pct", "client waiting for a CPU", client_runq, 1, "% of wall");
     if (!server_pids_.empty()) {
         out.add_number("server_cpu_s", "server CPU", server_cpu, 3, "s");
         out.add_number("server_cpu_pct", "server CPU share of wall", server_share, 1, "%");
+        out.add_number("server_runq_pct", "server waiting for a CPU (summed over processes)",
+                       server_runq, 1, "% of wall");
         out.add_number("server_peak_rss_mib", "server peak RSS (VmHWM)",
                        double(server.peak_rss_bytes) / (1024.0 * 1024.0), 1, "MiB");
     }
     std::ostringstream verdict;
     if (!server_pids_.empty())
         verdict << "server CPU " << int(server_share + 0.5) << "% of wall"
-                << (server_share >= 90 ? " (saturated)" : "") << "; ";
+                << (server_share >= 90 ? " (saturated)" : "")
+                << (server_runq >= 10 ? ", waited for a CPU " + std::to_string(int(server_runq + 0.5)) +
+                                            "% (busy machine)"
+                                      : "")
+                << "; ";
     verdict << "client CPU " << int(client_share + 0.5) << "% of wall: "
             << (client_share < 80 ? "not the bottleneck" : "may be the bottleneck");
     out.add_text("verdict", "verdict", verdict.str());

@@ -31,15 +31,18 @@ bool wait_until_ready(const bench_context& context, std::int64_t deadline_ns);
 class resource_meter {
   public:
     explicit resource_meter(const std::vector<int>& server_pids);
-    // Adds wall time, CPU of both sides, the server's peak RSS and the bottleneck verdict for the
-    // window ending at `end_ns`; returns the server CPU seconds used in it.
+    // Adds wall time, CPU of both sides, the time each waited for a CPU (busy machine), the
+    // server's peak RSS and the bottleneck verdict for the window ending at `end_ns`; returns
+    // the server CPU seconds used in it.
     double report_window(std::int64_t end_ns, report& out) const;
 
   private:
     std::vector<int> server_pids_;
     std::int64_t start_ns_;
     double server_cpu_start_;
+    double server_runq_start_;
     double client_cpu_start_;
+    double client_runq_start_;
 };
 
 }  // namespace wsgate_bench

@@ -30,6 +30,15 @@ double process_cpu_seconds(int pid) {
     return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
+// Second field of /proc/<pid>/schedstat: nanoseconds spent on a run queue, waiting for a CPU
+// (for the main thread; wsgate and the bench run on one thread). 0 when unavailable.
+double runq_seconds(const std::string& pid) {
+    std::ifstream schedstat("/proc/" + pid + "/schedstat");
+    unsigned long long on_cpu = 0, waited = 0;
+    if (!(schedstat >> on_cpu >> waited)) return 0;
+    return double(waited) / 1e9;
+}
+
 // A `Key:   123 kB` line of /proc/<pid>/status, in bytes.
 std::int64_t status_kib_field(int pid, const std::string& key) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -81,6 +90,7 @@ server_sample sample_servers(const std::vector<int>& pids) {
     server_sample sample;
     for (int pid : pids) {
         sample.cpu_seconds += process_cpu_seconds(pid);
+        sample.runq_seconds += runq_seconds(std::to_string(pid));
         sample.rss_bytes += status_kib_field(pid, "VmRSS");
         sample.peak_rss_bytes += status_kib_field(pid, "VmHWM");
     }
@@ -112,5 +122,7 @@ double own_cpu_seconds() {
     return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
            double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
+
+double own_runq_seconds() { return runq_seconds("self"); }
 
 }  // namespace wsgate_bench

@@ -103,15 +103,11 @@ ws_session::~ws_session() {
 
 void ws_session::start(beast::http::request<beast::http::string_body> request) {
     transport_.set_owner(weak_from_this());
-    beast::error_code ec;
-    // Reads happen after a readiness wait and must never block the thread.
-    transport_.socket().non_blocking(true, ec);
     auto handshake = accept_ws_handshake(request, {state_->cfg.websocket.permessage_deflate});
     transport_.send(std::make_shared<const wire_frame>(std::move(handshake.response)));
-    if (ec || !handshake.accepted) {
-        spdlog::debug("ws {}: handshake refused: {}", id_,
-                      ec ? ec.message() : handshake.error);
-        if (!ec) state_->stats.count_error("ws", handshake.error);
+    if (!handshake.accepted) {
+        spdlog::debug("ws {}: handshake refused: {}", id_, handshake.error);
+        state_->stats.count_error("ws", handshake.error);
         return tear_down();
     }
     if (handshake.deflate) {
@@ -178,6 +174,7 @@ void ws_session::on_read(beast::error_code ec) {
     if (ec) return finish(ec);
     frame_sink sink(*this);
     char* const buffer = read_buffer();
+    // The transport keeps the socket non-blocking: each read takes what is there.
     for (int i = 0; i < reads_per_wake; ++i) {
         const std::size_t n = transport_.socket().read_some(net::buffer(buffer, read_chunk), ec);
         if (ec == net::error::would_block || ec == net::error::try_again) break;

@@ -2,10 +2,12 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -133,4 +135,22 @@ TEST(ws_transport, teardown_flushes_then_closes_gracefully) {
     p.ioc.restart();
     p.ioc.run_for(std::chrono::seconds(1));
     EXPECT_TRUE(closed);
+}
+
+TEST(ws_transport, an_io_context_destroyed_with_a_flush_pending_takes_its_transports_along) {
+    auto ioc = std::make_unique<net::io_context>();
+    metrics counters;
+    {
+        tcp::acceptor acceptor(*ioc, {net::ip::address_v4::loopback(), 0});
+        tcp::socket peer(*ioc);
+        peer.connect(acceptor.local_endpoint());
+        auto transport = std::make_shared<ws_transport>(acceptor.accept(), counters);
+        transport->set_owner(transport);
+        transport->send(make_text_frame("never written"));
+        // Only a queued handler owns the transport from now on: the io_context destroys it on
+        // its way out, after its flush queue was shut down.
+        net::post(*ioc, [owner = std::move(transport)] {});
+    }
+    ioc.reset();
+    EXPECT_EQ(counters.writes, 0u);
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <type_traits>
@@ -11,6 +12,7 @@
 
 #include <wsgate/metrics/metrics.hpp>
 #include <wsgate/protocol/frame.hpp>
+#include <wsgate/session/detail/flush_queue.hpp>
 
 namespace wsgate {
 
@@ -18,9 +20,16 @@ namespace wsgate {
 ///
 /// Everything the server sends goes through one queue of pre-built frames: the HTTP answer to
 /// the upgrade, the session's events and replies (shared by every subscriber, never copied),
-/// pongs, pings and the close frame. The queue leaves in gather writes: everything queued while
-/// a write is in flight, or during one turn of the event loop, goes out in one system call,
-/// each frame still its own WebSocket message on the wire.
+/// pongs, pings and the close frame. The queue leaves in gather writes: everything queued during
+/// one turn of the event loop (or while the socket was not writable) goes out in one system
+/// call, each frame still its own WebSocket message on the wire.
+///
+/// Writes are synchronous on a non-blocking socket, made at the end of the loop's turn by the
+/// io_context's flush_queue for every transport with something queued: a fan-out to a thousand
+/// connections costs a thousand sendmsg() calls and one posted handler, no asynchronous
+/// operation per connection. Only a socket whose buffer is full waits for writability.
+/// The socket is put in non-blocking mode; its owner may read it (never blocking) but must not
+/// write it.
 ///
 /// The close frame is the last thing queued (nothing may follow it, RFC 6455 5.5.1), and
 /// async_flush_and_close() ends a connection gracefully: the queue is written, the socket shut
@@ -60,7 +69,7 @@ public:
     void async_flush_and_close(Handler&& handler) {
         auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
         on_flushed_ = [h](boost::beast::error_code ec) { (*h)(ec); };
-        write_queued();
+        if (!write_waiting_) write_now();
     }
 
     /// Closes the socket at once, dropping whatever is queued: pending operations on it
@@ -68,22 +77,26 @@ public:
     void close_now();
 
 private:
+    friend class detail::flush_queue;
+
     void push(frame_ptr frame);
-    void schedule_flush();
-    void write_queued();
-    void on_write(boost::beast::error_code ec, std::size_t n);
+    /// Writes until the queue is empty or the socket is full (then waits for writability).
+    void write_now();
+    void wait_writable();
+    void fail_write(boost::beast::error_code ec);
     void finish_close(boost::beast::error_code ec);
     void drain_input();
     void complete_close(boost::beast::error_code ec);
 
     socket_type socket_;
     metrics& counters_;
+    detail::flush_queue& flushes_;
     std::weak_ptr<void> owner_;
     std::vector<frame_ptr> queue_;
     std::size_t front_offset_ = 0;  // bytes of queue_.front() already written
     std::size_t queued_bytes_ = 0;
-    std::size_t in_flight_ = 0;     // frames referenced by the write in flight
-    bool flush_posted_ = false;
+    std::uint32_t flush_slot_ = detail::flush_queue::none;  // place in flushes_, if scheduled
+    bool write_waiting_ = false;  // the socket was full: waiting for writability
     bool close_queued_ = false;
     boost::beast::error_code write_error_;
     std::function<void(boost::beast::error_code)> on_flushed_;
