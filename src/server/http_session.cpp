@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <wsgate/session/ws_session.hpp>
+#include <wsgate/tls/tls_stream.hpp>
 
 namespace wsgate {
 
@@ -25,25 +26,83 @@ constexpr std::uint32_t header_limit = 8 * 1024;
 constexpr std::chrono::seconds linger_time{2};
 }  // namespace
 
-http_session::http_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
-                           listener_role role)
-    : stream_(std::move(socket)), state_(std::move(state)), role_(role), api_(*state_) {}
+template <class Stream>
+http_session<Stream>::http_session(Stream stream, std::shared_ptr<shared_state> state,
+                                   listener_role role)
+    : stream_(std::move(stream)),
+      deadline_(socket().get_executor()),
+      state_(std::move(state)),
+      role_(role),
+      api_(*state_) {}
 
-void http_session::start() { do_read(); }
+template <class Stream>
+net::ip::tcp::socket& http_session<Stream>::socket() {
+    if constexpr (is_tls)
+        return stream_.next_layer();
+    else
+        return stream_;
+}
 
-void http_session::do_read() {
+template <class Stream>
+void http_session<Stream>::arm(std::chrono::steady_clock::duration timeout) {
+    const std::uint64_t arm_id = ++deadline_arms_;
+    deadline_.expires_after(timeout);
+    deadline_.async_wait([weak = this->weak_from_this(), arm_id](beast::error_code ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->deadline_arms_ != arm_id) return;
+        self->timed_out_ = true;
+        beast::error_code ignored;
+        self->socket().close(ignored);  // whatever waits on it completes with an error
+    });
+}
+
+template <class Stream>
+void http_session<Stream>::start() {
+    // The TLS handshake and the first request must come within the handshake timeout (slow
+    // clients hold a socket); later requests on a keep-alive connection within the idle one.
+    arm(state_->cfg.timeouts.handshake);
+    if constexpr (is_tls)
+        stream_.async_handshake(
+            beast::bind_front_handler(&http_session::on_tls_handshake, this->shared_from_this()));
+    else
+        do_read();
+}
+
+template <class Stream>
+void http_session<Stream>::on_tls_handshake(beast::error_code ec) {
+    if (!ec) return do_read();
+    if (timed_out_) return state_->stats.count_error("handshake", "timeout");
+    // A peer that leaves (a load balancer's TCP check) is no error.
+    if (ec.category() != tls_category()) return;
+    if (ec != tls_errc::plain_http) {
+        if constexpr (is_tls)
+            spdlog::debug("TLS handshake failed: {}", stream_.engine().error_message());
+        return state_->stats.count_error("handshake", "tls");
+    }
+    // Plain HTTP to the TLS port (http:// or ws:// instead of https:// or wss://): say so in
+    // plain HTTP, which is what the client reads.
+    response_ = make_response(api_.error(400, "tls_required",
+                                         "this port speaks TLS: use https:// or wss://",
+                                         "handshake"),
+                              false, false);
+    http::async_write(socket(), response_,
+                      [self = this->shared_from_this()](beast::error_code write_ec, std::size_t) {
+                          if (!write_ec) self->linger();
+                      });
+}
+
+template <class Stream>
+void http_session<Stream>::do_read() {
     parser_.emplace();
     parser_->header_limit(header_limit);
     parser_->body_limit(state_->cfg.limits.max_body_bytes);
-    // The first request must arrive within the handshake timeout (slow clients hold a socket);
-    // later ones on a keep-alive connection within the idle timeout.
-    stream_.expires_after(first_request_ ? state_->cfg.timeouts.handshake
-                                         : state_->cfg.timeouts.http_idle);
+    if (!first_request_) arm(state_->cfg.timeouts.http_idle);
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+                     beast::bind_front_handler(&http_session::on_read, this->shared_from_this()));
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
     const bool first = std::exchange(first_request_, false);
     if (ec == http::error::body_limit) {
         return respond(api_.error(413, "payload_too_large",
@@ -53,8 +112,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
                        false, false);
     }
     // A first request not complete within the handshake timeout (a slowloris) is counted.
-    if (ec == beast::error::timeout && first) state_->stats.count_error("handshake", "timeout");
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+    if (timed_out_ && first) state_->stats.count_error("handshake", "timeout");
+    if (timed_out_ || ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset)
         return;
     if (ec) {
@@ -78,12 +137,13 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
                    req[http::field::authorization], req.body()};
     const bool keep_alive = req.keep_alive();
     const bool head = req.method() == http::verb::head;
-    api_.handle(r, role_, [self = shared_from_this(), keep_alive, head](rest_response response) {
+    api_.handle(r, role_, [self = this->shared_from_this(), keep_alive, head](rest_response response) {
         self->respond(response, keep_alive, head);
     });
 }
 
-void http_session::upgrade(request_type request) {
+template <class Stream>
+void http_session<Stream>::upgrade(request_type request) {
     auto refuse = [this](int status, std::string_view code, const std::string& message) {
         respond(api_.error(status, code, message, "handshake"), false, false);
     };
@@ -142,14 +202,23 @@ void http_session::upgrade(request_type request) {
                               std::to_string(state_->cfg.limits.max_connections_per_ip) + ")");
     }
     client.slot = connection_slot(state_->connections, address);
-    stream_.expires_never();
-    auto session = std::make_shared<ws_session>(stream_.release_socket(), state_, std::move(client));
+    deadline_.cancel();
+    ++deadline_arms_;
+    std::shared_ptr<ws_session> session;
+    if constexpr (is_tls) {
+        auto [tcp_socket, engine] = stream_.release();
+        client.tls = std::make_unique<tls_engine>(std::move(engine));
+        session = std::make_shared<ws_session>(std::move(tcp_socket), state_, std::move(client));
+    } else {
+        session = std::make_shared<ws_session>(std::move(stream_), state_, std::move(client));
+    }
     session->start(std::move(request));
 }
 
-std::string http_session::client_address(const request_type& request) {
+template <class Stream>
+std::string http_session<Stream>::client_address(const request_type& request) {
     beast::error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
+    const auto peer = socket().remote_endpoint(ec);
     if (ec) return "unknown";
     auto address = peer.address();
     if (address.is_v6() && address.to_v6().is_v4_mapped())
@@ -157,50 +226,69 @@ std::string http_session::client_address(const request_type& request) {
     return state_->proxies.client_address(address.to_string(), request["X-Forwarded-For"]);
 }
 
-void http_session::respond(const rest_response& r, bool keep_alive, bool head) {
+template <class Stream>
+typename http_session<Stream>::response_type http_session<Stream>::make_response(
+    const rest_response& r, bool keep_alive, bool head) {
     ++state_->stats.http_requests[r.status];
-    response_ = response_type{static_cast<http::status>(r.status), 11};
-    response_.set(http::field::server, "wsgate/" WSGATE_VERSION);
-    response_.set(http::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.headers) response_.set(name, value);
-    response_.keep_alive(keep_alive);
+    response_type response{static_cast<http::status>(r.status), 11};
+    response.set(http::field::server, "wsgate/" WSGATE_VERSION);
+    response.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) response.set(name, value);
+    response.keep_alive(keep_alive);
     if (head) {
-        response_.content_length(r.body.size());
+        response.content_length(r.body.size());
     } else {
-        response_.body() = r.body;
-        response_.prepare_payload();
+        response.body() = r.body;
+        response.prepare_payload();
     }
-    stream_.expires_after(state_->cfg.timeouts.http_idle);
+    return response;
+}
+
+template <class Stream>
+void http_session<Stream>::respond(const rest_response& r, bool keep_alive, bool head) {
+    response_ = make_response(r, keep_alive, head);
+    arm(state_->cfg.timeouts.http_idle);
     http::async_write(stream_, response_,
-                      beast::bind_front_handler(&http_session::on_write, shared_from_this(),
+                      beast::bind_front_handler(&http_session::on_write, this->shared_from_this(),
                                                 keep_alive));
 }
 
-void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+template <class Stream>
+void http_session<Stream>::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
     if (ec) return;
     if (!keep_alive || state_->draining) return linger();
     do_read();
 }
 
-void http_session::linger() {
-    // Half-close, then read and drop what the peer still sends (say, the rest of a body that
-    // was too large) until it closes: closing with unread input would reset the connection
-    // and could destroy our response before the peer reads it.
+template <class Stream>
+void http_session<Stream>::linger() {
+    // Half-close (after close_notify over TLS), then read and drop what the peer still sends
+    // (say, the rest of a body that was too large) until it closes: closing with unread input
+    // would reset the connection and could destroy our response before the peer reads it.
+    arm(linger_time);
+    if constexpr (is_tls) {
+        if (stream_.engine().writable())
+            return stream_.async_shutdown(
+                [self = this->shared_from_this()](beast::error_code ec) {
+                    if (!ec) self->drain();
+                });
+    }
     beast::error_code ignored;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(linger_time);
-    buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                if (!ec) self->linger_read();
-                            });
+    socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    drain();
 }
 
-void http_session::linger_read() {
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                if (!ec) self->linger_read();
-                            });
+template <class Stream>
+void http_session<Stream>::drain() {
+    // The raw bytes: nothing of them is read, so there is nothing to decrypt.
+    buffer_.clear();
+    socket().async_read_some(buffer_.prepare(4096),
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                 if (!ec) self->drain();
+                             });
 }
+
+template class http_session<net::ip::tcp::socket>;
+template class http_session<tls_stream>;
 
 }  // namespace wsgate

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <wsgate/server/http_session.hpp>
+#include <wsgate/tls/tls_context.hpp>
+#include <wsgate/tls/tls_stream.hpp>
 
 namespace wsgate {
 
@@ -17,8 +19,13 @@ constexpr std::chrono::milliseconds accept_retry{100};
 }  // namespace
 
 listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint,
-                   std::shared_ptr<shared_state> state, listener_role role)
-    : acceptor_(ioc), retry_timer_(ioc), state_(std::move(state)), role_(role) {
+                   std::shared_ptr<shared_state> state, listener_role role,
+                   std::shared_ptr<const tls_context> tls)
+    : acceptor_(ioc),
+      retry_timer_(ioc),
+      state_(std::move(state)),
+      role_(role),
+      tls_(std::move(tls)) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -49,7 +56,12 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     // Events are small and latency matters more than packet count.
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<http_session>(std::move(socket), state_, role_)->start();
+    if (tls_) {
+        tls_stream stream(std::move(socket), tls_engine(*tls_));
+        std::make_shared<http_session<tls_stream>>(std::move(stream), state_, role_)->start();
+    } else {
+        std::make_shared<http_session<tcp::socket>>(std::move(socket), state_, role_)->start();
+    }
     do_accept();
 }
 

@@ -1,6 +1,7 @@
 #include <wsgate/session/ws_session.hpp>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
 #include <spdlog/spdlog.h>
@@ -84,7 +85,7 @@ private:
 
 ws_session::ws_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
                        ws_client client)
-    : transport_(std::move(socket), state->stats),
+    : transport_(std::move(socket), state->stats, std::move(client.tls)),
       parser_(state->cfg.limits.max_message_bytes),
       state_(std::move(state)),
       id_(state_->next_connection_id()),
@@ -162,8 +163,13 @@ void ws_session::after_subscribed(const std::string& topic,
 }
 
 void ws_session::do_read() {
-    // Wait for bytes without holding a buffer: an idle connection costs no read memory.
     read_pending_ = true;
+    // Input already decrypted does not make the socket readable again: read it next turn.
+    if (transport_.has_buffered_input())
+        return net::post(transport_.get_executor(),
+                         beast::bind_front_handler(&ws_session::on_read, shared_from_this(),
+                                                   beast::error_code{}));
+    // Wait for bytes without holding a buffer: an idle connection costs no read memory.
     transport_.socket().async_wait(
         net::ip::tcp::socket::wait_read,
         beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
@@ -176,7 +182,7 @@ void ws_session::on_read(beast::error_code ec) {
     char* const buffer = read_buffer();
     // The transport keeps the socket non-blocking: each read takes what is there.
     for (int i = 0; i < reads_per_wake; ++i) {
-        const std::size_t n = transport_.socket().read_some(net::buffer(buffer, read_chunk), ec);
+        const std::size_t n = transport_.read_some(net::buffer(buffer, read_chunk), ec);
         if (ec == net::error::would_block || ec == net::error::try_again) break;
         if (ec) return finish(ec);
         last_heard_ = state_->sweeper.now();
@@ -187,7 +193,7 @@ void ws_session::on_read(beast::error_code ec) {
             return fail(reason_for_protocol_error(code), code, parser_.error_reason());
         }
         if (phase_ == phase::tearing_down || phase_ == phase::done) return;
-        if (n < read_chunk) break;
+        if (n < read_chunk && !transport_.has_buffered_input()) break;
     }
     do_read();
 }

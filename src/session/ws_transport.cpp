@@ -3,7 +3,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/container/static_vector.hpp>
+
+#include <wsgate/tls/tls_engine.hpp>
+#include <wsgate/tls/tls_stream.hpp>
 
 #include <array>
 #include <cassert>
@@ -14,13 +16,15 @@ namespace wsgate {
 namespace net = boost::asio;
 
 namespace {
-// Frames per gather write; Linux's sendmsg takes up to 1024, Asio passes at most 64.
-constexpr std::size_t max_gather = 64;
 // Queue entries kept allocated while the queue is empty (more is released after a burst).
 constexpr std::size_t queue_keep = 4;
 // How long a closing connection waits for the peer's FIN.
 constexpr std::chrono::seconds linger_time{2};
+// Over TLS: ciphertext made ahead of what the socket took, at most.
+constexpr std::size_t tls_write_ahead = 64 * 1024;
 }  // namespace
+
+namespace beast = boost::beast;
 
 struct ws_transport::linger_state {
     explicit linger_state(const executor_type& ex) : timer(ex) {}
@@ -28,8 +32,9 @@ struct ws_transport::linger_state {
     std::array<char, 1024> discard{};
 };
 
-ws_transport::ws_transport(socket_type socket, metrics& counters)
+ws_transport::ws_transport(socket_type socket, metrics& counters, std::unique_ptr<tls_engine> tls)
     : socket_(std::move(socket)),
+      tls_(std::move(tls)),
       counters_(counters),
       flushes_(net::use_service<detail::flush_queue>(
           net::query(socket_.get_executor(), net::execution::context))) {
@@ -79,44 +84,130 @@ void ws_transport::discard_queued() {
     queue_.resize(keep);
 }
 
+std::size_t ws_transport::queued_bytes() const noexcept {
+    return queued_bytes_ + (tls_ ? tls_->pending_ciphertext() : 0);
+}
+
+std::size_t ws_transport::read_some(net::mutable_buffer buffer, beast::error_code& ec) {
+    ec = {};
+    if (!tls_) return socket_.read_some(buffer, ec);
+    for (;;) {
+        if (const std::size_t n = tls_->read_plain(buffer.data(), buffer.size())) return n;
+        if (tls_->state() == tls_state::closed) {
+            ec = net::error::eof;
+            return 0;
+        }
+        if (tls_->state() == tls_state::failed) {
+            ec = tls_->error();
+            return 0;
+        }
+        // Only when the engine has nothing left to decrypt, so it holds one read at most.
+        const net::mutable_buffer scratch = detail::tls_read_scratch();
+        const std::size_t got = socket_.read_some(scratch, ec);
+        if (ec) return 0;
+        tls_->feed(scratch.data(), got);
+        // The input may ask for an answer (a key update, an alert): it leaves with the queue.
+        if (tls_->pending_ciphertext() > 0 && !write_waiting_) flushes_.schedule(*this);
+    }
+}
+
+bool ws_transport::has_buffered_input() const noexcept {
+    return tls_ && (tls_->pending_plain() > 0 || tls_->pending_input() > 0);
+}
+
 void ws_transport::write_now() {
     flushes_.cancel(*this);
-    while (!write_error_ && !queue_.empty()) {
-        boost::container::static_vector<net::const_buffer, max_gather> buffers;
-        std::size_t offered = 0;
-        for (const auto& frame : queue_) {
-            if (buffers.size() == max_gather) break;
-            const std::size_t skip = buffers.empty() ? front_offset_ : 0;
-            buffers.emplace_back(frame->data() + skip, frame->size() - skip);
-            offered += frame->size() - skip;
-        }
-        boost::beast::error_code ec;
-        std::size_t n = socket_.write_some(buffers, ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) return wait_writable();
-        if (ec) return fail_write(ec);
-        ++counters_.writes;
-        counters_.bytes_sent += n;
-        const bool partial = n < offered;
-        std::size_t done = 0;
-        while (n > 0) {
-            const std::size_t left = queue_[done]->size() - front_offset_;
-            if (n < left) {
-                front_offset_ += n;
-                break;
-            }
-            n -= left;
-            queued_bytes_ -= queue_[done]->size();
-            front_offset_ = 0;
-            ++done;
-        }
-        counters_.frames_sent += done;
-        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
-        // The socket buffer is full: the rest waits until the peer reads.
-        if (partial) return wait_writable();
+    // Over TLS, a graceful close ends with close_notify after the close frame.
+    auto close_notify_due = [this] { return tls_ && on_flushed_ && tls_->writable(); };
+    while (!write_error_ &&
+           (!queue_.empty() || (tls_ && tls_->pending_ciphertext() > 0) || close_notify_due())) {
+        if (!(tls_ ? write_tls() : write_plain_queue())) return;
     }
     // A burst leaves the queue's array behind; an idle connection keeps at most a small one.
     if (queue_.capacity() > queue_keep) std::vector<frame_ptr>().swap(queue_);
     if (on_flushed_ && !linger_) finish_close(write_error_);
+}
+
+void ws_transport::gather(buffer_list& out, std::size_t& offered) const {
+    offered = 0;
+    for (const auto& frame : queue_) {
+        if (out.size() == out.capacity()) break;
+        const std::size_t skip = out.empty() ? front_offset_ : 0;
+        out.emplace_back(frame->data() + skip, frame->size() - skip);
+        offered += frame->size() - skip;
+    }
+}
+
+void ws_transport::consume(std::size_t n) {
+    std::size_t done = 0;
+    while (n > 0) {
+        const std::size_t left = queue_[done]->size() - front_offset_;
+        if (n < left) {
+            front_offset_ += n;
+            break;
+        }
+        n -= left;
+        queued_bytes_ -= queue_[done]->size();
+        front_offset_ = 0;
+        ++done;
+    }
+    counters_.frames_sent += done;
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
+}
+
+bool ws_transport::write_socket(const buffer_list& buffers, std::size_t& written) {
+    beast::error_code ec;
+    written = socket_.write_some(buffers, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+        wait_writable();
+        return false;
+    }
+    if (ec) {
+        fail_write(ec);
+        return false;
+    }
+    ++counters_.writes;
+    counters_.bytes_sent += written;
+    return true;
+}
+
+bool ws_transport::write_plain_queue() {
+    buffer_list buffers;
+    std::size_t offered = 0;
+    gather(buffers, offered);
+    std::size_t n = 0;
+    if (!write_socket(buffers, n)) return false;
+    consume(n);
+    // The socket buffer is full: the rest waits until the peer reads.
+    if (n < offered) wait_writable();
+    return n == offered;
+}
+
+bool ws_transport::write_tls() {
+    // Encrypt the queue as the socket takes it: a slow reader keeps shared frames queued, not
+    // its own copy of them in ciphertext.
+    while (!queue_.empty() && tls_->pending_ciphertext() < tls_write_ahead) {
+        buffer_list frames;
+        std::size_t offered = 0;
+        gather(frames, offered);
+        const std::size_t taken = tls_->write_plain_from(frames, tls_write_ahead);
+        if (taken == 0) {
+            fail_write(tls_->state() == tls_state::failed ? tls_->error()
+                                                          : beast::error_code(tls_errc::not_open));
+            return false;
+        }
+        consume(taken);
+    }
+    if (on_flushed_ && queue_.empty()) tls_->shutdown();  // close_notify (once)
+
+    buffer_list buffers(max_gather);
+    buffers.resize(tls_->ciphertext_buffers(buffers.data(), buffers.size()));
+    std::size_t n = 0;
+    if (!write_socket(buffers, n)) return false;
+    const bool partial = n < net::buffer_size(buffers);
+    tls_->consume_ciphertext(n);
+    if (partial) wait_writable();
+    return !partial;
 }
 
 void ws_transport::wait_writable() {

@@ -32,6 +32,7 @@ struct ws_client {
     /// No identity yet, and anonymous clients are not allowed: an `auth` must come first.
     bool must_authenticate = false;
     connection_slot slot;  ///< counts the connection against the limits while it lives
+    std::unique_ptr<tls_engine> tls;  ///< its TLS state after the handshake (wss); null: ws
 };
 /// WebSocket close codes the gateway sends (RFC 6455 7.4.1).
 namespace close_code {

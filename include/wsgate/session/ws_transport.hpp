@@ -9,10 +9,12 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/container/static_vector.hpp>
 
 #include <wsgate/metrics/metrics.hpp>
 #include <wsgate/protocol/frame.hpp>
 #include <wsgate/session/detail/flush_queue.hpp>
+#include <wsgate/tls/tls_engine.hpp>
 
 namespace wsgate {
 
@@ -31,6 +33,11 @@ namespace wsgate {
 /// The socket is put in non-blocking mode; its owner may read it (never blocking) but must not
 /// write it.
 ///
+/// Over TLS (wss), the transport also owns the connection's tls_engine: the queue is encrypted
+/// as one stream (frames share TLS records) just before it is written, at most
+/// `tls_write_ahead` bytes of ciphertext ahead of the socket, so a slow reader holds frames
+/// shared with other connections rather than private ciphertext; read_some() decrypts.
+///
 /// The close frame is the last thing queued (nothing may follow it, RFC 6455 5.5.1), and
 /// async_flush_and_close() ends a connection gracefully: the queue is written, the socket shut
 /// down for sending, and its input drained until the peer closes too.
@@ -39,12 +46,20 @@ public:
     using socket_type = boost::asio::ip::tcp::socket;
     using executor_type = socket_type::executor_type;
 
-    ws_transport(socket_type socket, metrics& counters);
+    /// `tls`: the connection's TLS state after its handshake (wss), or null (ws).
+    ws_transport(socket_type socket, metrics& counters, std::unique_ptr<tls_engine> tls = nullptr);
     ~ws_transport();
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
-    /// For reading: the session reads the socket itself.
+    /// For waiting until the socket is readable (the session reads through read_some()).
     socket_type& socket() noexcept { return socket_; }
+
+    /// Reads what the connection has, never blocking: the bytes (plaintext over TLS), or 0 with
+    /// `ec` set (would_block when there is nothing now, eof when the peer closed, a TLS error).
+    std::size_t read_some(boost::asio::mutable_buffer buffer, boost::beast::error_code& ec);
+    /// Input already received and decrypted that read_some() returns without the socket
+    /// becoming readable again (TLS only).
+    bool has_buffered_input() const noexcept;
 
     /// The object whose lifetime covers this transport (its session). Pending writes keep it
     /// alive. Must be set before the first write.
@@ -56,8 +71,8 @@ public:
     /// Queues the close frame: after it, send() queues nothing.
     void send_close(frame_ptr frame);
     bool close_queued() const noexcept { return close_queued_; }
-    /// Bytes queued and not yet written.
-    std::size_t queued_bytes() const noexcept { return queued_bytes_; }
+    /// Bytes queued and not yet written (frames, and ciphertext over TLS).
+    std::size_t queued_bytes() const noexcept;
     /// Drops every queued frame that is not already (partly) on the wire.
     void discard_queued();
 
@@ -82,6 +97,20 @@ private:
     void push(frame_ptr frame);
     /// Writes until the queue is empty or the socket is full (then waits for writability).
     void write_now();
+    // Buffers per gather write; Linux's sendmsg takes up to 1024, Asio passes at most 64.
+    static constexpr std::size_t max_gather = 64;
+    using buffer_list = boost::container::static_vector<boost::asio::const_buffer, max_gather>;
+    /// Buffers for the frames at the front of the queue (as many as fit); `offered` is set to
+    /// their bytes.
+    void gather(buffer_list& out, std::size_t& offered) const;
+    /// `n` bytes of the queue's front left (written, or encrypted): drops the frames done.
+    void consume(std::size_t n);
+    /// One write of the queue (plain) or of ciphertext (TLS). False when writing must stop:
+    /// the socket is full (now waiting for writability) or failed.
+    bool write_plain_queue();
+    bool write_tls();
+    /// One gather write; false (after waiting or failing) when it wrote nothing.
+    bool write_socket(const buffer_list& buffers, std::size_t& written);
     void wait_writable();
     void fail_write(boost::beast::error_code ec);
     void finish_close(boost::beast::error_code ec);
@@ -89,6 +118,7 @@ private:
     void complete_close(boost::beast::error_code ec);
 
     socket_type socket_;
+    std::unique_ptr<tls_engine> tls_;  // null: plain ws
     metrics& counters_;
     detail::flush_queue& flushes_;
     std::weak_ptr<void> owner_;
