@@ -7,6 +7,7 @@
 #include <wsgate/auth/subscribe_checker.hpp>
 #include <wsgate/bus/local_bus.hpp>
 #include <wsgate/bus/redis_bus.hpp>
+#include <wsgate/tls/tls_context.hpp>
 #include <wsgate/upstream/http_service.hpp>
 #include <wsgate/upstream/queue_service.hpp>
 #include <wsgate/upstream/ws_service.hpp>
@@ -48,15 +49,23 @@ gateway::gateway(net::io_context& ioc, config cfg)
     : ioc_(ioc),
       state_(std::make_shared<shared_state>(std::move(cfg))),
       signals_(ioc, SIGINT, SIGTERM),
+      reload_signals_(ioc, SIGHUP),
       drain_timer_(ioc),
       random_(std::random_device{}()) {
     const auto& server = state_->cfg.server;
     const auto public_role =
         server.separate_api ? listener_role::public_only : listener_role::public_and_api;
-    public_ = std::make_shared<listener>(ioc, resolve(server.listen), state_, public_role);
+    const auto& tls = state_->cfg.tls;
+    if (tls.enabled()) {
+        tls_ = std::make_shared<tls_context>(tls.cert_file, tls.key_file);
+        spdlog::info("TLS on {}: {}", tls.api ? "both listeners" : "server.listen",
+                     tls_->describe());
+    }
+    public_ = std::make_shared<listener>(ioc, resolve(server.listen), state_, public_role, tls_);
     if (server.separate_api)
         api_ = std::make_shared<listener>(ioc, resolve(server.api_listen), state_,
-                                          listener_role::api_only);
+                                          listener_role::api_only,
+                                          tls.api ? tls_ : nullptr);
 
     std::shared_ptr<redis_bus> redis;
     if (state_->cfg.redis.address) {
@@ -117,6 +126,29 @@ void gateway::start() {
                      state_->cfg.shutdown.drain.count());
         shutdown();
     });
+    wait_for_reload_signal();
+}
+
+void gateway::wait_for_reload_signal() {
+    reload_signals_.async_wait([this](boost::system::error_code ec, int) {
+        if (ec) return;
+        reload_tls();
+        wait_for_reload_signal();
+    });
+}
+
+void gateway::reload_tls() {
+    if (!tls_) {
+        spdlog::info("SIGHUP: nothing to reload (no tls.cert_file)");
+        return;
+    }
+    if (auto failure = tls_->reload(); !failure.empty()) {
+        state_->stats.count_error("tls", "reload_failed");
+        spdlog::error("SIGHUP: TLS certificate not reloaded, the current one stays: {}", failure);
+        return;
+    }
+    ++state_->stats.tls_reloads;
+    spdlog::info("SIGHUP: TLS certificate reloaded for new connections: {}", tls_->describe());
 }
 
 void gateway::on_bus_message(const envelope& e) {
@@ -136,6 +168,7 @@ void gateway::shutdown() {
     if (state_->draining) return;
     state_->draining = true;
     signals_.cancel();
+    reload_signals_.cancel();
     public_->stop();
     if (api_) api_->stop();
 

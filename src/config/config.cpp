@@ -3,6 +3,7 @@
 #include <wsgate/auth/origin_policy.hpp>
 #include <wsgate/limits/proxy_trust.hpp>
 #include <wsgate/protocol/client_message.hpp>
+#include <wsgate/tls/tls_context.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -376,6 +377,19 @@ void check_across_keys(const config& c) {
         throw config_error("channels: a rule with \"check\" needs auth.subscribe_check.url");
     if (!a.subscribe_check.url.empty() && a.subscribe_check.webhook.secret.empty())
         throw config_error("auth.subscribe_check.secret: is required with auth.subscribe_check.url");
+    if (c.tls.cert_file.empty() != c.tls.key_file.empty())
+        throw config_error("tls.cert_file and tls.key_file: give both or neither");
+    if (c.tls.api && !c.tls.enabled()) throw config_error("tls.api: true needs tls.cert_file");
+    if (c.tls.api && !c.server.separate_api)
+        throw config_error("tls.api: true needs server.api_listen (else the API is on "
+                           "server.listen, which tls.cert_file already covers)");
+    if (c.tls.enabled()) {
+        try {
+            tls_context check(c.tls.cert_file, c.tls.key_file);
+        } catch (const std::runtime_error& e) {
+            throw config_error(std::string("tls: ") + e.what());
+        }
+    }
     for (const auto& [name, s] : c.services) {
         if (s.transport == "queue" && !c.redis.address)
             throw config_error("services." + name +
@@ -579,6 +593,13 @@ const std::vector<option>& options() {
          [](config& c, const value& v) {
              c.websocket.deflate_min_bytes = v.integer(0, 64 * 1024 * 1024);
          }},
+        {"tls.cert_file", "",
+         "PEM certificate chain: server.listen serves wss:// and https:// (SIGHUP reloads it)",
+         [](config& c, const value& v) { c.tls.cert_file = v.string("a file path"); }},
+        {"tls.key_file", "", "PEM private key of tls.cert_file (not encrypted)",
+         [](config& c, const value& v) { c.tls.key_file = v.string("a file path"); }},
+        {"tls.api", "false", "server.api_listen uses TLS too (otherwise it stays plain)",
+         [](config& c, const value& v) { c.tls.api = v.boolean(); }},
         {"heartbeat.interval_ms", "25000",
          "ping a client after this long without a frame from it; close it after twice as long",
          [](config& c, const value& v) { c.heartbeat.interval = v.duration(100, 3600000); }},

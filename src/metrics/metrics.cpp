@@ -108,6 +108,9 @@ std::string render_prometheus(const metrics& m, const hub_gauges& g) {
     x.single("wsgate_slow_consumer_closes_total", "counter",
              "Clients closed because their queue passed limits.max_queue_bytes.",
              m.slow_consumer_closes);
+    x.single("wsgate_tls_reloads_total", "counter",
+             "TLS certificates reloaded on SIGHUP (failures: wsgate_errors_total{source=\"tls\"}).",
+             m.tls_reloads);
 
     x.family("wsgate_closes_total", "counter", "Client connections closed, by reason.");
     for (std::size_t i = 0; i < close_reason_count; ++i)

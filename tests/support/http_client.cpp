@@ -115,14 +115,7 @@ http_response http_client::request(const std::string& method, const std::string&
     run_step(ioc, what + " (read)",
              [&](auto handler) { http::async_read(stream, buffer, parser, handler); });
 
-    auto& res = parser.get();
-    http_response out;
-    out.status = res.result_int();
-    for (const auto& field : res) {
-        out.headers[lower(std::string(field.name_string()))] = std::string(field.value());
-    }
-    out.body = std::move(res.body());
-    out.json = nlohmann::json::parse(out.body, nullptr, false);
+    http_response out = to_http_response(parser.release());
     error_code ignored;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     return out;
@@ -180,6 +173,17 @@ double http_client::wait_metric(const std::string& series, double expected,
 
 double metric(std::uint16_t port, const std::string& series) {
     return http_client(port).metric(series);
+}
+
+http_response to_http_response(boost::beast::http::response<boost::beast::http::string_body> res) {
+    http_response out;
+    out.status = res.result_int();
+    for (const auto& field : res) {
+        out.headers[lower(std::string(field.name_string()))] = std::string(field.value());
+    }
+    out.body = std::move(res.body());
+    out.json = nlohmann::json::parse(out.body, nullptr, false);
+    return out;
 }
 
 }  // namespace wsgate::test

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -27,6 +30,9 @@ struct http_response {
     /// The `index` of a batch error (inside `error`, or beside it), or -1 when absent.
     long long error_index() const;
 };
+
+/// The parts of a Beast response that tests look at.
+http_response to_http_response(boost::beast::http::response<boost::beast::http::string_body> res);
 
 /// One-shot synchronous HTTP/1.1 requests to 127.0.0.1:port (a new connection each time,
 /// `Connection: close`), every step bounded by a timeout. Connection failures and timeouts

@@ -15,6 +15,7 @@
 namespace wsgate {
 
 class redis_bus;
+class tls_context;
 
 /// One wsgate process: listeners, bus, hub and signal handling on one io_context.
 /// Data flows one way: REST ingest → bus → (every instance's) bus → hub → sessions.
@@ -27,7 +28,7 @@ public:
     gateway(const gateway&) = delete;
     gateway& operator=(const gateway&) = delete;
 
-    /// Starts accepting and handling SIGTERM/SIGINT.
+    /// Starts accepting and handling SIGTERM/SIGINT (shutdown) and SIGHUP (TLS reload).
     void start();
     /// Begins the graceful shutdown (what SIGTERM does); ioc.run() returns when it is done.
     void shutdown();
@@ -42,14 +43,19 @@ private:
                                           const std::shared_ptr<redis_bus>& redis);
     void on_bus_message(const envelope& e);
     void watch_drain();
+    void wait_for_reload_signal();
+    /// Reads the TLS certificate and key again for new connections (open ones keep theirs).
+    void reload_tls();
 
     boost::asio::io_context& ioc_;
     std::shared_ptr<shared_state> state_;
     std::shared_ptr<bus> bus_;  ///< redis_bus when redis.url is set, else local_bus
     std::function<void()> start_bus_;
+    std::shared_ptr<tls_context> tls_;  ///< null unless tls.cert_file is set
     std::shared_ptr<listener> public_;
     std::shared_ptr<listener> api_;  ///< null unless server.api_listen is set
     boost::asio::signal_set signals_;
+    boost::asio::signal_set reload_signals_;  ///< SIGHUP
     boost::asio::steady_timer drain_timer_;
     std::chrono::steady_clock::time_point drain_deadline_;
     std::mt19937 random_;

@@ -107,6 +107,14 @@ struct config {
         std::size_t deflate_min_bytes = 128;
     } websocket;
 
+    /// TLS served by wsgate itself (wss://, https://); cert_file empty: plain.
+    struct tls_section {
+        std::string cert_file;  ///< PEM certificate chain, the server's certificate first
+        std::string key_file;   ///< PEM private key (not encrypted)
+        bool api = false;       ///< the server.api_listen listener uses TLS too
+        bool enabled() const { return !cert_file.empty(); }
+    } tls;
+
     struct heartbeat_section {
         std::chrono::milliseconds interval{25000};
     } heartbeat;

@@ -48,6 +48,7 @@ struct metrics {
     std::uint64_t bytes_sent = 0;
     std::uint64_t writes = 0;            ///< write system calls to clients (frames leave gathered)
     std::uint64_t slow_consumer_closes = 0;
+    std::uint64_t tls_reloads = 0;       ///< TLS certificates reloaded (SIGHUP)
     std::array<std::uint64_t, close_reason_count> closes{};
     std::map<std::pair<std::string, std::string>, std::uint64_t> errors;  ///< (source, code)
     std::map<int, std::uint64_t> http_requests;                            ///< by status

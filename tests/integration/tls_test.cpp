@@ -1,0 +1,251 @@
+// wss:// and https:// served by wsgate itself (tls.cert_file, tls.key_file), checked with a
+// client on Asio's own OpenSSL stream.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <exception>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "expectations.hpp"
+#include "gateway_process.hpp"
+#include "http_client.hpp"
+#include "polling.hpp"
+#include "raw_socket.hpp"
+#include "temp_dir.hpp"
+#include "test_certs.hpp"
+#include "wss_client.hpp"
+
+namespace wsgate::test {
+namespace {
+
+using nlohmann::json;
+
+/// A certificate and key on disk for the gateway, and a CA file its clients trust.
+struct tls_files {
+    temp_dir dir;
+    std::string cert = dir.write_file("cert.pem", "").string();
+    std::string key = dir.write_file("key.pem", "").string();
+    std::string ca = dir.write_file("ca.pem", "").string();
+
+    explicit tls_files(const std::string& common_name = "wsgate-first") {
+        install(make_self_signed(common_name), true);
+    }
+    /// Writes `c` as the gateway's files; the clients trust it too (besides earlier ones,
+    /// unless `only`).
+    void install(const test_certificate& c, bool only = false) {
+        dir.write_file("cert.pem", c.cert_pem);
+        dir.write_file("key.pem", c.key_pem);
+        trusted_ = only ? c.cert_pem : trusted_ + c.cert_pem;
+        dir.write_file("ca.pem", trusted_);
+    }
+    std::vector<std::string> args() const {
+        return {"--tls.cert_file", cert, "--tls.key_file", key};
+    }
+
+  private:
+    std::string trusted_;
+};
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+http_response https_publish(std::uint16_t port, const std::string& ca, const json& event) {
+    return wss_client::request(port, ca, "POST", "/api/v1/publish", event.dump());
+}
+
+double https_metric(std::uint16_t port, const std::string& ca, const std::string& series) {
+    const auto res = wss_client::request(port, ca, "GET", "/metrics");
+    for (std::size_t at = res.body.find(series + ' '); at != std::string::npos;
+         at = res.body.find(series + ' ', at + 1)) {
+        if (at == 0 || res.body[at - 1] == '\n')
+            return std::stod(res.body.substr(at + series.size() + 1));
+    }
+    return -1;
+}
+
+TEST(tls, wss_client_receives_events_published_over_https) {
+    tls_files files;
+    gateway_process gw(files.args());
+    wss_client client(files.ca);
+    const json welcome = client.connect(gw.public_port());
+    EXPECT_EQ(client.protocol(), "TLSv1.3");
+    EXPECT_EQ(client.peer_common_name(), "wsgate-first");
+    client.subscribe("news");
+
+    const auto small = https_publish(gw.public_port(), files.ca, channel_event("news", "hi", "x"));
+    ASSERT_EQ(small.status, 202u) << small.body;
+    expect_event(client.read_json(), small.json["id"], "hi", "news", "x");
+
+    // Larger than a TLS record (16 KiB) and than what the server encrypts ahead (64 KiB).
+    const std::string big(300 * 1024, 'b');
+    const auto large = https_publish(gw.public_port(), files.ca, channel_event("news", "big", big));
+    ASSERT_EQ(large.status, 202u) << large.body;
+    expect_event(client.read_json(), large.json["id"], "big", "news", big);
+
+    // A message from the client goes through the server's decryption.
+    client.send_json({{"type", "ping"}, {"id", 7}});
+    const json pong = client.read_json();
+    EXPECT_EQ(pong["type"], "pong");
+    EXPECT_EQ(pong["id"], 7);
+    client.close();
+    EXPECT_EQ(https_metric(gw.public_port(), files.ca, "wsgate_connections"), 0);
+}
+
+TEST(tls, plain_http_to_the_tls_port_is_told_to_use_tls) {
+    tls_files files;
+    gateway_process gw(files.args());
+    const auto res = http_client(gw.public_port()).get("/healthz");
+    expect_rest_error(res, 400, "tls_required");
+    EXPECT_EQ(https_metric(gw.public_port(), files.ca,
+                           "wsgate_errors_total{source=\"handshake\",code=\"tls_required\"}"),
+              1);
+    // The port still serves TLS clients.
+    EXPECT_EQ(wss_client::request(gw.public_port(), files.ca, "GET", "/healthz").status, 200u);
+}
+
+TEST(tls, handshake_that_never_comes_is_cut_at_the_handshake_timeout) {
+    tls_files files;
+    gateway_process gw(files.args() + std::vector<std::string>{"--timeouts.handshake_ms", "500"});
+    raw_socket silent(gw.public_port());
+    const auto started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(silent.wait_input_end(std::chrono::seconds(5))) << silent.end_description();
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(450));
+    EXPECT_TRUE(silent.received().empty());
+    EXPECT_EQ(https_metric(gw.public_port(), files.ca,
+                           "wsgate_errors_total{source=\"handshake\",code=\"timeout\"}"),
+              1);
+}
+
+TEST(tls, sighup_reloads_the_certificate_for_new_connections_and_keeps_open_ones) {
+    tls_files files;
+    gateway_process gw(files.args());
+    wss_client before(files.ca);
+    before.connect(gw.public_port());
+    before.subscribe("news");
+
+    files.install(make_self_signed("wsgate-renewed"));
+    gw.send_signal(SIGHUP);
+    ASSERT_TRUE(wait_until([&] {
+        return https_metric(gw.public_port(), files.ca, "wsgate_tls_reloads_total") == 1;
+    }));
+    wss_client after(files.ca);
+    after.connect(gw.public_port());
+    EXPECT_EQ(after.peer_common_name(), "wsgate-renewed");
+    after.subscribe("news");
+
+    const auto res = https_publish(gw.public_port(), files.ca, channel_event("news", "both"));
+    ASSERT_EQ(res.status, 202u);
+    expect_event(before.read_json(), res.json["id"], "both", "news");
+    expect_event(after.read_json(), res.json["id"], "both", "news");
+
+    // A broken key is refused; the renewed certificate stays in use.
+    files.dir.write_file("key.pem", "not a key");
+    gw.send_signal(SIGHUP);
+    ASSERT_TRUE(wait_until([&] {
+        return https_metric(gw.public_port(), files.ca,
+                            "wsgate_errors_total{source=\"tls\",code=\"reload_failed\"}") == 1;
+    }));
+    wss_client third(files.ca);
+    third.connect(gw.public_port());
+    EXPECT_EQ(third.peer_common_name(), "wsgate-renewed");
+    EXPECT_NE(gw.log_text().find("TLS certificate not reloaded"), std::string::npos);
+    EXPECT_TRUE(gw.running());
+}
+
+TEST(tls, separate_api_listener_stays_plain_unless_tls_api_is_set) {
+    tls_files files;
+    {
+        gateway_process gw(files.args() +
+                           std::vector<std::string>{"--server.api_listen", "127.0.0.1:0"});
+        EXPECT_EQ(http_client(gw.api_port()).get("/healthz").status, 200u);
+        wss_client client(files.ca);
+        EXPECT_EQ(client.connect(gw.public_port())["type"], "welcome");
+    }
+    gateway_process gw(files.args() + std::vector<std::string>{"--server.api_listen",
+                                                               "127.0.0.1:0", "--tls.api", "true"});
+    EXPECT_EQ(wss_client::request(gw.api_port(), files.ca, "GET", "/healthz").status, 200u);
+    expect_rest_error(http_client(gw.api_port()).get("/healthz"), 400, "tls_required");
+}
+
+TEST(tls, configuration_mistakes_stop_the_start_with_the_key_named) {
+    tls_files files;
+    auto expect_refused = [](const std::vector<std::string>& args, const std::string& words) {
+        const auto run = gateway_process::run_to_completion(args);
+        EXPECT_EQ(run.exit_status, 2) << run.err;
+        EXPECT_NE(run.err.find(words), std::string::npos) << run.err;
+    };
+    expect_refused({"--tls.cert_file", files.cert}, "give both or neither");
+    expect_refused({"--tls.cert_file", files.cert, "--tls.key_file", files.dir.path().string() + "/none.pem"},
+                   "none.pem");
+    expect_refused({"--tls.cert_file", files.key, "--tls.key_file", files.key}, "tls:");
+    expect_refused(files.args() + std::vector<std::string>{"--tls.api", "true"},
+                   "tls.api: true needs server.api_listen");
+}
+
+/// Reads `count` frames from `client` on its own thread; join() returns them.
+class background_reader {
+  public:
+    background_reader(wss_client& client, std::size_t count)
+        : thread_([this, &client, count] {
+              try {
+                  for (std::size_t i = 0; i < count; ++i) frames_.push_back(client.read_json());
+              } catch (...) {
+                  error_ = std::current_exception();
+              }
+          }) {}
+    ~background_reader() {
+        if (thread_.joinable()) thread_.join();
+    }
+    std::vector<json> join() {
+        thread_.join();
+        if (error_) std::rethrow_exception(error_);
+        return std::move(frames_);
+    }
+
+  private:
+    std::vector<json> frames_;
+    std::exception_ptr error_;
+    std::thread thread_;
+};
+
+TEST(tls, stalled_wss_client_is_closed_as_a_slow_consumer_while_another_gets_everything) {
+    // 300 × 32 KiB is far more than the kernel's loopback buffers (up to 4 MiB) plus the
+    // queue bound hold for the stalled client.
+    constexpr int event_count = 300;
+    tls_files files;
+    gateway_process gw(files.args() + std::vector<std::string>{
+                                          "--server.api_listen", "127.0.0.1:0",
+                                          "--limits.max_queue_bytes", "262144"});
+    http_client api(gw.api_port());
+    wss_client stalled(files.ca), reader(files.ca, std::chrono::seconds(30));
+    stalled.set_receive_buffer(16 * 1024);
+    stalled.connect(gw.public_port());
+    stalled.subscribe("firehose");
+    reader.connect(gw.public_port());
+    reader.subscribe("firehose");
+
+    const std::string chunk(32 * 1024, 'c');
+    std::vector<std::string> ids;
+    {
+        background_reader reading(reader, event_count);
+        for (int seq = 0; seq < event_count; ++seq)
+            ids.push_back(api.publish_ok(channel_event("firehose", std::to_string(seq), chunk)));
+        const auto frames = reading.join();
+        ASSERT_EQ(frames.size(), static_cast<std::size_t>(event_count));
+        for (int seq = 0; seq < event_count; ++seq)
+            ASSERT_EQ(frames[seq].value("id", ""), ids[seq]) << "reader: event " << seq;
+    }
+    EXPECT_EQ(api.wait_metric("wsgate_slow_consumer_closes_total", 1), 1);
+    // What the kernel and the TLS layer already held comes first, then the close frame.
+    EXPECT_EQ(stalled.read_until_close(), 1008);
+    EXPECT_EQ(api.wait_metric("wsgate_connections", 1), 1);
+}
+
+}  // namespace
+}  // namespace wsgate::test
