@@ -109,6 +109,19 @@ TEST(tls, plain_http_to_the_tls_port_is_told_to_use_tls) {
     EXPECT_EQ(wss_client::request(gw.public_port(), files.ca, "GET", "/healthz").status, 200u);
 }
 
+TEST(tls, bytes_that_are_not_tls_are_refused_and_counted) {
+    tls_files files;
+    gateway_process gw(files.args());
+    raw_socket garbage(gw.public_port());
+    ASSERT_TRUE(garbage.send_all(std::string("\x00\x01\x02not a TLS record", 19)));
+    ASSERT_TRUE(garbage.wait_input_end(std::chrono::seconds(5))) << garbage.end_description();
+    EXPECT_EQ(https_metric(gw.public_port(), files.ca,
+                           "wsgate_errors_total{source=\"handshake\",code=\"tls\"}"),
+              1);
+    wss_client client(files.ca);
+    EXPECT_EQ(client.connect(gw.public_port())["type"], "welcome");
+}
+
 TEST(tls, handshake_that_never_comes_is_cut_at_the_handshake_timeout) {
     tls_files files;
     gateway_process gw(files.args() + std::vector<std::string>{"--timeouts.handshake_ms", "500"});
