@@ -44,7 +44,42 @@ void run_step(asio::io_context& ioc, const std::string& what, Start start) {
     }
 }
 
+http_response to_response(http::response<http::string_body>& res) {
+    http_response out;
+    out.status = res.result_int();
+    for (const auto& field : res) {
+        out.headers[lower(std::string(field.name_string()))] = std::string(field.value());
+    }
+    out.body = std::move(res.body());
+    out.json = nlohmann::json::parse(out.body, nullptr, false);
+    return out;
+}
+
 }  // namespace
+
+std::optional<http_response> take_http_response(std::string& bytes, bool head) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    parser.skip(head);
+    parser.eager(true);
+    std::size_t used = 0;
+    while (!parser.is_done() && used < bytes.size()) {
+        error_code ec;
+        used += parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+        if (ec == http::error::need_more) {
+            return std::nullopt;
+        }
+        if (ec) {
+            throw io_failure("not an HTTP response (" + ec.message() +
+                             "): " + bytes.substr(0, 200));
+        }
+    }
+    if (!parser.is_done()) {
+        return std::nullopt;
+    }
+    bytes.erase(0, used);
+    return to_response(parser.get());
+}
 
 std::string http_response::header(const std::string& name) const {
     const auto it = headers.find(lower(name));
@@ -115,14 +150,7 @@ http_response http_client::request(const std::string& method, const std::string&
     run_step(ioc, what + " (read)",
              [&](auto handler) { http::async_read(stream, buffer, parser, handler); });
 
-    auto& res = parser.get();
-    http_response out;
-    out.status = res.result_int();
-    for (const auto& field : res) {
-        out.headers[lower(std::string(field.name_string()))] = std::string(field.value());
-    }
-    out.body = std::move(res.body());
-    out.json = nlohmann::json::parse(out.body, nullptr, false);
+    http_response out = to_response(parser.get());
     error_code ignored;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     return out;
