@@ -3,6 +3,8 @@
 #include <chrono>
 #include <utility>
 
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/ostream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -23,6 +25,11 @@ namespace {
 constexpr std::uint32_t header_limit = 8 * 1024;
 // How long a closing connection waits for the peer to stop sending.
 constexpr std::chrono::seconds linger_time{2};
+// Pipelined requests handled in one go: at most this many, and no more once their answers
+// hold this many bytes (so the output buffer holds at most one answer more).
+constexpr std::size_t max_burst_requests = 64;
+constexpr std::size_t max_burst_bytes = 64 * 1024;
+constexpr std::size_t keep_alive_read_bytes = 16 * 1024;
 }  // namespace
 
 http_session::http_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
@@ -32,9 +39,10 @@ http_session::http_session(net::ip::tcp::socket socket, std::shared_ptr<shared_s
 void http_session::start() { do_read(); }
 
 void http_session::do_read() {
-    parser_.emplace();
-    parser_->header_limit(header_limit);
-    parser_->body_limit(state_->cfg.limits.max_body_bytes);
+    if (!parser_) make_parser();
+    // Beast reads at most the buffer's free room (512 bytes at first): on a kept-alive
+    // connection, make room for what a pipelining client sends at once.
+    if (!first_request_) buffer_.reserve(keep_alive_read_bytes);
     // The first request must arrive within the handshake timeout (slow clients hold a socket);
     // later ones on a keep-alive connection within the idle timeout.
     stream_.expires_after(first_request_ ? state_->cfg.timeouts.handshake
@@ -45,25 +53,73 @@ void http_session::do_read() {
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
     const bool first = std::exchange(first_request_, false);
-    if (ec == http::error::body_limit) {
-        return respond(api_.error(413, "payload_too_large",
-                                  "the body is larger than " +
-                                      std::to_string(state_->cfg.limits.max_body_bytes) +
-                                      " bytes"),
-                       false, false);
-    }
     // A first request not complete within the handshake timeout (a slowloris) is counted.
     if (ec == beast::error::timeout && first) state_->stats.count_error("handshake", "timeout");
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset)
         return;
     if (ec) {
-        // Not HTTP we can read: say so once and hang up.
-        return respond(api_.error(400, "bad_request", "malformed HTTP request: " + ec.message()),
-                       false, false);
+        answer_unreadable(ec);
+        return write_answers();
     }
+    handle_requests();
+}
 
-    request_type req = parser_->release();
+void http_session::make_parser() {
+    parser_.emplace();
+    parser_->header_limit(header_limit);
+    parser_->body_limit(state_->cfg.limits.max_body_bytes);
+    parser_->eager(true);
+}
+
+// A client that pipelines sends requests back to back, and one read often brings several: they
+// are handled here in one go, so that the events they publish are queued in the same turn of
+// the loop and leave in one gather write per subscriber, as a batch publish does. Their answers
+// are written together, in order, once no further request is ready.
+void http_session::handle_requests() {
+    while (next_request_ready()) {
+        request_type req = parser_->release();
+        parser_.reset();
+        const std::size_t answered = answers_;
+        handle_request(std::move(req));
+        // Not answered yet: the bus answers later (respond() then writes), or the socket went
+        // to a ws_session.
+        if (answers_ == answered) {
+            waiting_ = true;
+            return;
+        }
+    }
+    if (out_.size() == 0) return do_read();  // the next request is not all here yet
+    write_answers();
+}
+
+bool http_session::next_request_ready() {
+    // Bounded so that one client cannot hold the loop, nor the answers grow without end.
+    if (close_after_ || answers_ >= max_burst_requests || out_.size() >= max_burst_bytes)
+        return false;
+    if (!parser_) make_parser();
+    beast::error_code ec;
+    if (!parse_buffered(ec)) {
+        if (ec) answer_unreadable(ec);
+        return false;
+    }
+    // An upgrade hands the socket over: the answers before it are written first.
+    return out_.size() == 0 || !beast::websocket::is_upgrade(parser_->get());
+}
+
+bool http_session::parse_buffered(beast::error_code& ec) {
+    while (!parser_->is_done() && buffer_.size() != 0) {
+        buffer_.consume(parser_->put(buffer_.data(), ec));
+        if (ec == http::error::need_more) {
+            ec = {};
+            return false;
+        }
+        if (ec) return false;
+    }
+    return parser_->is_done();
+}
+
+void http_session::handle_request(request_type req) {
     const std::string_view target = req.target();
     const std::string_view path = target.substr(0, target.find('?'));
     if (beast::websocket::is_upgrade(req) && role_ != listener_role::api_only &&
@@ -81,6 +137,19 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     api_.handle(r, role_, [self = shared_from_this(), keep_alive, head](rest_response response) {
         self->respond(response, keep_alive, head);
     });
+}
+
+void http_session::answer_unreadable(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+        return append_answer(api_.error(413, "payload_too_large",
+                                        "the body is larger than " +
+                                            std::to_string(state_->cfg.limits.max_body_bytes) +
+                                            " bytes"),
+                             false, false);
+    }
+    // Not HTTP we can read: say so once and hang up.
+    append_answer(api_.error(400, "bad_request", "malformed HTTP request: " + ec.message()), false,
+                  false);
 }
 
 void http_session::upgrade(request_type request) {
@@ -158,28 +227,41 @@ std::string http_session::client_address(const request_type& request) {
 }
 
 void http_session::respond(const rest_response& r, bool keep_alive, bool head) {
-    ++state_->stats.http_requests[r.status];
-    response_ = response_type{static_cast<http::status>(r.status), 11};
-    response_.set(http::field::server, "wsgate/" WSGATE_VERSION);
-    response_.set(http::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.headers) response_.set(name, value);
-    response_.keep_alive(keep_alive);
-    if (head) {
-        response_.content_length(r.body.size());
-    } else {
-        response_.body() = r.body;
-        response_.prepare_payload();
-    }
-    stream_.expires_after(state_->cfg.timeouts.http_idle);
-    http::async_write(stream_, response_,
-                      beast::bind_front_handler(&http_session::on_write, shared_from_this(),
-                                                keep_alive));
+    append_answer(r, keep_alive, head);
+    // An answer that came later ends the burst; on_write goes on with what is buffered.
+    if (std::exchange(waiting_, false)) write_answers();
 }
 
-void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+void http_session::append_answer(const rest_response& r, bool keep_alive, bool head) {
+    ++state_->stats.http_requests[r.status];
+    response_type response{static_cast<http::status>(r.status), 11};
+    response.set(http::field::server, "wsgate/" WSGATE_VERSION);
+    response.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) response.set(name, value);
+    response.keep_alive(keep_alive);
+    if (head) {
+        response.content_length(r.body.size());
+    } else {
+        response.body() = r.body;
+        response.prepare_payload();
+    }
+    beast::ostream(out_) << response;
+    ++answers_;
+    if (!keep_alive) close_after_ = true;
+}
+
+void http_session::write_answers() {
+    stream_.expires_after(state_->cfg.timeouts.http_idle);
+    net::async_write(stream_, out_.data(),
+                     beast::bind_front_handler(&http_session::on_write, shared_from_this()));
+}
+
+void http_session::on_write(beast::error_code ec, std::size_t) {
     if (ec) return;
-    if (!keep_alive || state_->draining) return linger();
-    do_read();
+    out_.clear();
+    answers_ = 0;
+    if (close_after_ || state_->draining) return linger();
+    handle_requests();
 }
 
 void http_session::linger() {
