@@ -60,10 +60,10 @@ private:
     listener_role role_;
     rest_api api_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    std::string query_token_;  ///< a ?token= parameter, decoded
+    bool first_request_ = true;
     boost::beast::flat_buffer out_;  ///< answers not yet written, in the order of the requests
     std::size_t answers_ = 0;        ///< how many answers out_ holds
-    std::string query_token_;        ///< a ?token= parameter, decoded
-    bool first_request_ = true;
     bool close_after_ = false;  ///< an answer in out_ closes the connection
     bool waiting_ = false;      ///< a request's answer comes later, through respond()
 };
