@@ -3,6 +3,8 @@
 #include <chrono>
 #include <utility>
 
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/ostream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -24,6 +26,11 @@ namespace {
 constexpr std::uint32_t header_limit = 8 * 1024;
 // How long a closing connection waits for the peer to stop sending.
 constexpr std::chrono::seconds linger_time{2};
+// Pipelined requests handled in one go: at most this many, and no more once their answers
+// hold this many bytes (so the output buffer holds at most one answer more).
+constexpr std::size_t max_burst_requests = 64;
+constexpr std::size_t max_burst_bytes = 64 * 1024;
+constexpr std::size_t keep_alive_read_bytes = 16 * 1024;
 }  // namespace
 
 template <class Stream>
@@ -81,22 +88,24 @@ void http_session<Stream>::on_tls_handshake(beast::error_code ec) {
     }
     // Plain HTTP to the TLS port (http:// or ws:// instead of https:// or wss://): say so in
     // plain HTTP, which is what the client reads.
-    response_ = make_response(api_.error(400, "tls_required",
-                                         "this port speaks TLS: use https:// or wss://",
-                                         "handshake"),
-                              false, false);
-    http::async_write(socket(), response_,
-                      [self = this->shared_from_this()](beast::error_code write_ec, std::size_t) {
-                          if (!write_ec) self->linger();
-                      });
+    append_answer(api_.error(400, "tls_required", "this port speaks TLS: use https:// or wss://",
+                             "handshake"),
+                  false, false);
+    net::async_write(socket(), out_.data(),
+                     [self = this->shared_from_this()](beast::error_code write_ec, std::size_t) {
+                         if (!write_ec) self->linger();
+                     });
 }
 
 template <class Stream>
 void http_session<Stream>::do_read() {
-    parser_.emplace();
-    parser_->header_limit(header_limit);
-    parser_->body_limit(state_->cfg.limits.max_body_bytes);
-    if (!first_request_) arm(state_->cfg.timeouts.http_idle);
+    if (!parser_) make_parser();
+    if (!first_request_) {
+        // Beast reads at most the buffer's free room (512 bytes at first): on a kept-alive
+        // connection, make room for what a pipelining client sends at once.
+        buffer_.reserve(keep_alive_read_bytes);
+        arm(state_->cfg.timeouts.http_idle);
+    }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read, this->shared_from_this()));
 }
@@ -104,25 +113,78 @@ void http_session<Stream>::do_read() {
 template <class Stream>
 void http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
     const bool first = std::exchange(first_request_, false);
-    if (ec == http::error::body_limit) {
-        return respond(api_.error(413, "payload_too_large",
-                                  "the body is larger than " +
-                                      std::to_string(state_->cfg.limits.max_body_bytes) +
-                                      " bytes"),
-                       false, false);
-    }
     // A first request not complete within the handshake timeout (a slowloris) is counted.
     if (timed_out_ && first) state_->stats.count_error("handshake", "timeout");
     if (timed_out_ || ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset)
         return;
     if (ec) {
-        // Not HTTP we can read: say so once and hang up.
-        return respond(api_.error(400, "bad_request", "malformed HTTP request: " + ec.message()),
-                       false, false);
+        answer_unreadable(ec);
+        return write_answers();
     }
+    handle_requests();
+}
 
-    request_type req = parser_->release();
+template <class Stream>
+void http_session<Stream>::make_parser() {
+    parser_.emplace();
+    parser_->header_limit(header_limit);
+    parser_->body_limit(state_->cfg.limits.max_body_bytes);
+    parser_->eager(true);
+}
+
+// A client that pipelines sends requests back to back, and one read often brings several: they
+// are handled here in one go, so that the events they publish are queued in the same turn of
+// the loop and leave in one gather write per subscriber, as a batch publish does. Their answers
+// are written together, in order, once no further request is ready.
+template <class Stream>
+void http_session<Stream>::handle_requests() {
+    while (next_request_ready()) {
+        request_type req = parser_->release();
+        parser_.reset();
+        const std::size_t answered = answers_;
+        handle_request(std::move(req));
+        // Not answered yet: the bus answers later (respond() then writes), or the socket went
+        // to a ws_session.
+        if (answers_ == answered) {
+            waiting_ = true;
+            return;
+        }
+    }
+    if (out_.size() == 0) return do_read();  // the next request is not all here yet
+    write_answers();
+}
+
+template <class Stream>
+bool http_session<Stream>::next_request_ready() {
+    // Bounded so that one client cannot hold the loop, nor the answers grow without end.
+    if (close_after_ || answers_ >= max_burst_requests || out_.size() >= max_burst_bytes)
+        return false;
+    if (!parser_) make_parser();
+    beast::error_code ec;
+    if (!parse_buffered(ec)) {
+        if (ec) answer_unreadable(ec);
+        return false;
+    }
+    // An upgrade hands the socket over: the answers before it are written first.
+    return out_.size() == 0 || !beast::websocket::is_upgrade(parser_->get());
+}
+
+template <class Stream>
+bool http_session<Stream>::parse_buffered(beast::error_code& ec) {
+    while (!parser_->is_done() && buffer_.size() != 0) {
+        buffer_.consume(parser_->put(buffer_.data(), ec));
+        if (ec == http::error::need_more) {
+            ec = {};
+            return false;
+        }
+        if (ec) return false;
+    }
+    return parser_->is_done();
+}
+
+template <class Stream>
+void http_session<Stream>::handle_request(request_type req) {
     const std::string_view target = req.target();
     const std::string_view path = target.substr(0, target.find('?'));
     if (beast::websocket::is_upgrade(req) && role_ != listener_role::api_only &&
@@ -140,6 +202,20 @@ void http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
     api_.handle(r, role_, [self = this->shared_from_this(), keep_alive, head](rest_response response) {
         self->respond(response, keep_alive, head);
     });
+}
+
+template <class Stream>
+void http_session<Stream>::answer_unreadable(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+        return append_answer(api_.error(413, "payload_too_large",
+                                        "the body is larger than " +
+                                            std::to_string(state_->cfg.limits.max_body_bytes) +
+                                            " bytes"),
+                             false, false);
+    }
+    // Not HTTP we can read: say so once and hang up.
+    append_answer(api_.error(400, "bad_request", "malformed HTTP request: " + ec.message()), false,
+                  false);
 }
 
 template <class Stream>
@@ -227,8 +303,14 @@ std::string http_session<Stream>::client_address(const request_type& request) {
 }
 
 template <class Stream>
-typename http_session<Stream>::response_type http_session<Stream>::make_response(
-    const rest_response& r, bool keep_alive, bool head) {
+void http_session<Stream>::respond(const rest_response& r, bool keep_alive, bool head) {
+    append_answer(r, keep_alive, head);
+    // An answer that came later ends the burst; on_write goes on with what is buffered.
+    if (std::exchange(waiting_, false)) write_answers();
+}
+
+template <class Stream>
+void http_session<Stream>::append_answer(const rest_response& r, bool keep_alive, bool head) {
     ++state_->stats.http_requests[r.status];
     response_type response{static_cast<http::status>(r.status), 11};
     response.set(http::field::server, "wsgate/" WSGATE_VERSION);
@@ -241,23 +323,25 @@ typename http_session<Stream>::response_type http_session<Stream>::make_response
         response.body() = r.body;
         response.prepare_payload();
     }
-    return response;
+    beast::ostream(out_) << response;
+    ++answers_;
+    if (!keep_alive) close_after_ = true;
 }
 
 template <class Stream>
-void http_session<Stream>::respond(const rest_response& r, bool keep_alive, bool head) {
-    response_ = make_response(r, keep_alive, head);
+void http_session<Stream>::write_answers() {
     arm(state_->cfg.timeouts.http_idle);
-    http::async_write(stream_, response_,
-                      beast::bind_front_handler(&http_session::on_write, this->shared_from_this(),
-                                                keep_alive));
+    net::async_write(stream_, out_.data(),
+                     beast::bind_front_handler(&http_session::on_write, this->shared_from_this()));
 }
 
 template <class Stream>
-void http_session<Stream>::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+void http_session<Stream>::on_write(beast::error_code ec, std::size_t) {
     if (ec) return;
-    if (!keep_alive || state_->draining) return linger();
-    do_read();
+    out_.clear();
+    answers_ = 0;
+    if (close_after_ || state_->draining) return linger();
+    handle_requests();
 }
 
 template <class Stream>

@@ -46,6 +46,30 @@ void run_step(asio::io_context& ioc, const std::string& what, Start start) {
 
 }  // namespace
 
+std::optional<http_response> take_http_response(std::string& bytes, bool head) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    parser.skip(head);
+    parser.eager(true);
+    std::size_t used = 0;
+    while (!parser.is_done() && used < bytes.size()) {
+        error_code ec;
+        used += parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+        if (ec == http::error::need_more) {
+            return std::nullopt;
+        }
+        if (ec) {
+            throw io_failure("not an HTTP response (" + ec.message() +
+                             "): " + bytes.substr(0, 200));
+        }
+    }
+    if (!parser.is_done()) {
+        return std::nullopt;
+    }
+    bytes.erase(0, used);
+    return to_http_response(parser.release());
+}
+
 std::string http_response::header(const std::string& name) const {
     const auto it = headers.find(lower(name));
     return it == headers.end() ? std::string() : it->second;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,6 +76,11 @@ class http_client {
     std::chrono::milliseconds timeout_;
     std::string api_key_;
 };
+
+/// When `bytes` starts with a complete HTTP response: removes it from `bytes` and returns it
+/// (`head`: the answer to a HEAD request, which has no body). Throws io_failure when the bytes
+/// are not an HTTP response.
+std::optional<http_response> take_http_response(std::string& bytes, bool head = false);
 
 /// GET /metrics on `port` and return the value of `series`, or -1 when it is absent.
 double metric(std::uint16_t port, const std::string& series);

@@ -46,13 +46,28 @@ private:
     void on_tls_handshake(boost::beast::error_code ec);
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t n);
+    void make_parser();
+    /// Handles the requests that are ready (pipelined ones already in buffer_ too), then writes
+    /// their answers; reads when none is.
+    void handle_requests();
+    /// True when parser_ holds a complete request that this burst may handle now.
+    bool next_request_ready();
+    /// Parses buffer_ into parser_ without I/O: true once the request is complete; false when
+    /// more bytes are needed, or `ec` says why they are not HTTP we can read.
+    bool parse_buffered(boost::beast::error_code& ec);
+    /// Upgrades to a WebSocket, or hands the request to the REST API.
+    void handle_request(request_type req);
+    /// 413 or 400 for a request that cannot be read (the connection closes after it).
+    void answer_unreadable(boost::beast::error_code ec);
     void upgrade(request_type request);
     /// The client's address: the peer's, or the one a trusted proxy names.
     std::string client_address(const request_type& request);
-    /// The HTTP response for `r`, counted in the request metrics.
-    response_type make_response(const rest_response& r, bool keep_alive, bool head);
+    /// Takes a request's answer, at once or later (then writes the answers).
     void respond(const rest_response& r, bool keep_alive, bool head);
-    void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t n);
+    /// Serializes an answer into out_, after those of earlier requests.
+    void append_answer(const rest_response& r, bool keep_alive, bool head);
+    void write_answers();
+    void on_write(boost::beast::error_code ec, std::size_t n);
     void linger();
     void drain();
 
@@ -65,9 +80,12 @@ private:
     listener_role role_;
     rest_api api_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-    response_type response_;
     std::string query_token_;  ///< a ?token= parameter, decoded
     bool first_request_ = true;
+    boost::beast::flat_buffer out_;  ///< answers not yet written, in the order of the requests
+    std::size_t answers_ = 0;        ///< how many answers out_ holds
+    bool close_after_ = false;  ///< an answer in out_ closes the connection
+    bool waiting_ = false;      ///< a request's answer comes later, through respond()
 };
 
 }  // namespace wsgate
