@@ -49,13 +49,16 @@ stop_process() {
 
 selected() { [[ -z ${ONLY:-} || $1 =~ $ONLY ]]; }
 
+# The bench's thousands of clients come from 8 loopback addresses: no per-address limit.
+gateway_flags=(--log.level warn --limits.max_connections_per_ip 0)
+
 # measure NAME BENCH_FLAGS...: one run against a fresh gateway, one JSON line in $out/NAME.
 measure() {
     local name=$1
     shift
     selected "$name" || return 0
     wait_quiet
-    taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$port" --log.level warn &
+    taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$port" "${gateway_flags[@]}" &
     local gateway=$!
     wait_ready $port
     taskset -c 1 "$bench" --ws "127.0.0.1:$port" --pid "$gateway" --json-only "$@" \
@@ -77,7 +80,7 @@ measure_redis() {
     sleep 0.3
     local pids=() ws=() p
     for p in $port $((port + 1)) $((port + 2)); do
-        taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$p" --log.level warn \
+        taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$p" "${gateway_flags[@]}" \
             --redis.url "redis://127.0.0.1:$redis_port" &
         pids+=($!)
         ws+=(--ws "127.0.0.1:$p")
