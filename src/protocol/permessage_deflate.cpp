@@ -60,11 +60,13 @@ int window_bits(std::string_view value) {
 }
 
 // One permessage-deflate offer's parameters (after the name); nullopt when declined.
-std::optional<deflate_params> accept_offer(std::string_view params) {
+std::optional<deflate_params> accept_offer(std::optional<std::string_view> params) {
     deflate_params accepted;
+    // A bare offer (Firefox sends one): the defaults, a window of 15 bits.
+    if (!params) return accepted;
     bool seen_server_nct = false, seen_client_nct = false, seen_server_bits = false,
          seen_client_bits = false, ok = true;
-    split_outside_quotes(params, ';', [&](std::string_view param) {
+    split_outside_quotes(*params, ';', [&](std::string_view param) {
         if (!ok || param.empty()) {
             ok = ok && !param.empty();
             return;
@@ -196,8 +198,9 @@ std::optional<deflate_params> negotiate_permessage_deflate(std::string_view exte
         if (chosen) return;
         const auto semi = offer.find(';');
         if (!iequals(trim(offer.substr(0, semi)), "permessage-deflate")) return;
-        chosen = accept_offer(semi == std::string_view::npos ? std::string_view()
-                                                             : offer.substr(semi + 1));
+        chosen = accept_offer(semi == std::string_view::npos
+                                  ? std::nullopt
+                                  : std::optional<std::string_view>(offer.substr(semi + 1)));
     });
     return chosen;
 }

@@ -123,6 +123,22 @@ TEST(permessage_deflate, offers_are_taken_in_order_and_odd_ones_declined) {
         "PerMessage-Deflate ; server_no_context_takeover ; client_no_context_takeover");
     ASSERT_TRUE(p);
     EXPECT_EQ(p->server_window_bits, 15);
+    // A bare offer, as Firefox sends it: accepted with the full window.
+    p = negotiate_permessage_deflate("permessage-deflate");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->server_window_bits, 15);
+}
+
+TEST(ws_handshake, a_bare_deflate_offer_is_answered_without_context_takeover_either_way) {
+    auto req = upgrade_request();
+    req.set(http::field::sec_websocket_extensions, "permessage-deflate");
+    const auto r = accept_ws_handshake(req, {});
+    ASSERT_TRUE(r.deflate);
+    // RFC 7692 7.1.1.2: the server may ask for client_no_context_takeover unoffered.
+    EXPECT_NE(r.response.find("Sec-WebSocket-Extensions: permessage-deflate; "
+                              "server_no_context_takeover; client_no_context_takeover\r\n"),
+              std::string::npos)
+        << r.response;
 }
 
 TEST(permessage_deflate, messages_survive_the_round_trip_and_limits_hold) {
