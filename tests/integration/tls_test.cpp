@@ -19,6 +19,12 @@
 #include "test_certs.hpp"
 #include "wss_client.hpp"
 
+#include <wsgate/tls/tls_context.hpp>
+#include <wsgate/tls/tls_engine.hpp>
+
+#include <fstream>
+#include <sstream>
+
 namespace wsgate::test {
 namespace {
 
@@ -199,6 +205,88 @@ TEST(tls, configuration_mistakes_stop_the_start_with_the_key_named) {
     expect_refused({"--tls.cert_file", files.key, "--tls.key_file", files.key}, "tls:");
     expect_refused(files.args() + std::vector<std::string>{"--tls.api", "true"},
                    "tls.api: true needs server.api_listen");
+}
+
+/// A TLS client on wsgate's own engine over a raw socket, so that a test decides how its
+/// ciphertext is cut into writes.
+class engine_client {
+  public:
+    engine_client(std::uint16_t port, const std::string& ca)
+        : ctx_(tls_context::client(ca)), engine_(ctx_, "localhost"), socket_(port) {
+        engine_.start();
+        pump_until([this] { return engine_.handshake_done(); });
+    }
+    /// Encrypts `plain`; the ciphertext waits for send().
+    std::string encrypt(const std::string& plain) {
+        engine_.write_plain(plain.data(), plain.size());
+        return take_ciphertext();
+    }
+    void send(const std::string& ciphertext) { ASSERT_TRUE(socket_.send_all(ciphertext)); }
+    /// Reads and decrypts until the plaintext received contains `text`.
+    bool receive(const std::string& text) {
+        return pump_until([&] { return plain_.find(text) != std::string::npos; });
+    }
+
+  private:
+    std::string take_ciphertext() {
+        std::string out;
+        while (engine_.pending_ciphertext() > 0) {
+            const auto piece = engine_.ciphertext();
+            out.append(piece);
+            engine_.consume_ciphertext(piece.size());
+        }
+        return out;
+    }
+
+    bool pump_until(const std::function<bool()>& done) {
+        return socket_.receive_until(
+            [&] {
+                send(take_ciphertext());  // handshake flights
+                if (!socket_.received().empty()) {
+                    engine_.feed(socket_.received().data(), socket_.received().size());
+                    socket_.received().clear();
+                    char buffer[4096];
+                    while (std::size_t n = engine_.read_plain(buffer, sizeof buffer))
+                        plain_.append(buffer, n);
+                }
+                return done();
+            },
+            std::chrono::seconds(5));
+    }
+
+    tls_context ctx_;
+    tls_engine engine_;
+    raw_socket socket_;
+    std::string plain_;
+};
+
+/// CPU seconds the process has used (utime + stime of /proc/<pid>/stat).
+double cpu_seconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i)
+        if (i >= 14) ticks += std::stod(field);
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+TEST(tls, half_a_record_waits_for_the_rest_without_spinning) {
+    tls_files files;
+    gateway_process gw(files.args());
+    engine_client client(gw.public_port(), files.ca);
+    client.send(client.encrypt(upgrade_request(gw.public_port())));
+    ASSERT_TRUE(client.receive("\"welcome\""));
+
+    const std::string record = client.encrypt(client_frame(0x1, R"({"type":"ping","id":5})"));
+    client.send(record.substr(0, record.size() / 2));
+    const double cpu_before = cpu_seconds(gw.pid());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    // Waiting for the rest of a record costs nothing: no read loop without input.
+    EXPECT_LT(cpu_seconds(gw.pid()) - cpu_before, 0.2);
+    client.send(record.substr(record.size() / 2));
+    EXPECT_TRUE(client.receive("\"pong\""));
 }
 
 /// Reads `count` frames from `client` on its own thread; join() returns them.
