@@ -2,11 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <exception>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "background_reader.hpp"
 #include "expectations.hpp"
 #include "gateway_process.hpp"
 #include "http_client.hpp"
@@ -16,40 +15,6 @@ namespace wsgate::test {
 namespace {
 
 using nlohmann::json;
-
-/// Reads `count` frames from `client` on its own thread; join() returns them (and rethrows a
-/// read failure). The destructor joins too, so a failing test never leaves the thread behind.
-class background_reader {
-  public:
-    background_reader(ws_client& client, std::size_t count)
-        : thread_([this, &client, count] {
-              try {
-                  for (std::size_t i = 0; i < count; ++i) {
-                      frames_.push_back(client.read_json());
-                  }
-              } catch (...) {
-                  error_ = std::current_exception();
-              }
-          }) {}
-    ~background_reader() {
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-    }
-
-    std::vector<json> join() {
-        thread_.join();
-        if (error_) {
-            std::rethrow_exception(error_);
-        }
-        return std::move(frames_);
-    }
-
-  private:
-    std::vector<json> frames_;
-    std::exception_ptr error_;
-    std::thread thread_;
-};
 
 std::string payload(int seq) { return std::to_string(seq) + ":" + std::string(32 * 1024, 'x'); }
 

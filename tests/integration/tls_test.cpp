@@ -5,11 +5,11 @@
 
 #include <signal.h>
 
-#include <exception>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "background_reader.hpp"
 #include "expectations.hpp"
 #include "gateway_process.hpp"
 #include "http_client.hpp"
@@ -288,32 +288,6 @@ TEST(tls, half_a_record_waits_for_the_rest_without_spinning) {
     client.send(record.substr(record.size() / 2));
     EXPECT_TRUE(client.receive("\"pong\""));
 }
-
-/// Reads `count` frames from `client` on its own thread; join() returns them.
-class background_reader {
-  public:
-    background_reader(wss_client& client, std::size_t count)
-        : thread_([this, &client, count] {
-              try {
-                  for (std::size_t i = 0; i < count; ++i) frames_.push_back(client.read_json());
-              } catch (...) {
-                  error_ = std::current_exception();
-              }
-          }) {}
-    ~background_reader() {
-        if (thread_.joinable()) thread_.join();
-    }
-    std::vector<json> join() {
-        thread_.join();
-        if (error_) std::rethrow_exception(error_);
-        return std::move(frames_);
-    }
-
-  private:
-    std::vector<json> frames_;
-    std::exception_ptr error_;
-    std::thread thread_;
-};
 
 TEST(tls, stalled_wss_client_is_closed_as_a_slow_consumer_while_another_gets_everything) {
     // 300 × 32 KiB is far more than the kernel's loopback buffers (up to 4 MiB) plus the

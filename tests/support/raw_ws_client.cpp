@@ -65,17 +65,9 @@ raw_ws_client::raw_ws_client(std::chrono::milliseconds timeout)
 
 template <class Start>
 error_code raw_ws_client::run_op(Start start) {
-    std::optional<error_code> result;
-    start([&result](error_code ec, auto&&...) { result = ec; });
-    const auto done = [&result] { return result.has_value(); };
-    if (!run_until(ioc_, done, timeout_)) {
-        error_code ignored;
-        socket_.cancel(ignored);
-        run_until(ioc_, done, std::chrono::seconds(1));
-        throw io_failure("raw WebSocket client: no progress within " +
-                         std::to_string(timeout_.count()) + " ms");
-    }
-    return *result;
+    if (auto result = test::run_op(ioc_, socket_, timeout_, start)) return *result;
+    throw io_failure("raw WebSocket client: no progress within " +
+                     std::to_string(timeout_.count()) + " ms");
 }
 
 unsigned raw_ws_client::upgrade(std::uint16_t port, const std::string& target,

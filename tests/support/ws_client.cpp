@@ -18,21 +18,11 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using boost::system::error_code;
 
-/// Starts an asynchronous operation and runs `ioc` until it completes; after `timeout` the
-/// socket's operations are cancelled and beast::error::timeout is returned.
+/// run_op(), with beast::error::timeout when the time ran out.
 template <class Start>
-error_code run_op(asio::io_context& ioc, asio::ip::tcp::socket& socket,
+error_code run_or_timeout(asio::io_context& ioc, asio::ip::tcp::socket& socket,
                   std::chrono::milliseconds timeout, Start start) {
-    std::optional<error_code> result;
-    start([&result](error_code ec, auto&&...) { result = ec; });
-    const auto done = [&result] { return result.has_value(); };
-    if (run_until(ioc, done, timeout)) {
-        return *result;
-    }
-    error_code ignored;
-    socket.cancel(ignored);
-    run_until(ioc, done, std::chrono::seconds(1));
-    return beast::error::timeout;
+    return test::run_op(ioc, socket, timeout, start).value_or(beast::error::timeout);
 }
 
 }  // namespace
@@ -65,14 +55,14 @@ handshake_result ws_client::try_connect(std::uint16_t port, const std::string& t
             }));
     }
     const asio::ip::tcp::endpoint endpoint(asio::ip::address_v4::loopback(), port);
-    auto ec = run_op(ioc_, socket, timeout_,
+    auto ec = run_or_timeout(ioc_, socket, timeout_,
                      [&](auto handler) { socket.async_connect(endpoint, handler); });
     if (ec) {
         throw io_failure("connect to port " + std::to_string(port) + ": " + ec.message());
     }
     websocket::response_type response;
     const std::string host = "127.0.0.1:" + std::to_string(port);
-    ec = run_op(ioc_, socket, timeout_,
+    ec = run_or_timeout(ioc_, socket, timeout_,
                 [&](auto handler) { ws_.async_handshake(response, host, target, handler); });
     extensions_ = std::string(response[boost::beast::http::field::sec_websocket_extensions]);
     return handshake_result{!ec, response.result_int(), response.body(), extensions_, ec};
@@ -249,7 +239,7 @@ bool ws_client::ping() {
 void ws_client::close() {
     require_no_pending_read("close");
     auto& socket = ws_.next_layer();
-    run_op(ioc_, socket, timeout_,
+    run_or_timeout(ioc_, socket, timeout_,
            [&](auto handler) { ws_.async_close(websocket::close_code::normal, handler); });
     error_code ignored;
     socket.close(ignored);

@@ -24,20 +24,13 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using boost::system::error_code;
 
-/// Starts an asynchronous operation and runs `ioc` until it completes; on timeout closes
-/// `socket` and throws io_failure naming `what`. Operation errors throw too.
+/// run_op() that throws io_failure naming `what` when the operation fails or times out.
 template <class Start>
 void run_step(asio::io_context& ioc, asio::ip::tcp::socket& socket,
               std::chrono::milliseconds timeout, const std::string& what, Start start) {
-    std::optional<error_code> result;
-    ioc.restart();
-    start([&result](error_code ec, auto&&...) { result = ec; });
-    if (!run_until(ioc, [&] { return result.has_value(); }, timeout)) {
-        error_code ignored;
-        socket.close(ignored);
-        run_until(ioc, [&] { return result.has_value(); }, std::chrono::seconds(1));
+    const auto result = run_op(ioc, socket, timeout, start);
+    if (!result)
         throw io_failure(what + ": no answer within " + std::to_string(timeout.count()) + " ms");
-    }
     if (*result) throw io_failure(what + ": " + result->message());
 }
 
