@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libssl-dev
-  zlib1g-dev
+  zlib1g-dev libsimdjson-dev
 )
 case "${1:-}" in
   --test) packages+=(libgtest-dev libgmock-dev redis-server redis-tools haproxy docker-compose) ;;
