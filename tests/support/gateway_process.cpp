@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include "gateway_process.hpp"
 
 #include <gtest/gtest.h>
@@ -32,13 +33,24 @@ bool has_flag(const std::vector<std::string>& args, const std::string& key) {
     return false;
 }
 
-/// Starts WSGATE_BINARY with `args`; stdin from /dev/null, stdout to `out_path`, stderr to
+}  // namespace
+
+const char* gateway_binary() {
+    // Another build (an older commit, say) can be run by the same tests: how a regression test
+    // is shown to fail on the code before its fix.
+    const char* other = std::getenv("WSGATE_TEST_BINARY");
+    return other != nullptr && *other != '\0' ? other : WSGATE_BINARY;
+}
+
+namespace {
+
+/// Starts the wsgate binary (gateway_binary()) with `args`; stdin from /dev/null, stdout to `out_path`, stderr to
 /// `err_path` (or to the same file as stdout when `err_path` is empty). The environment is the
 /// current one without WSGATE_ variables (so that the developer's shell cannot change what a
 /// test runs), plus `extra_env`.
 pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
             const std::string& out_path, const std::string& err_path) {
-    std::vector<std::string> argv{WSGATE_BINARY};
+    std::vector<std::string> argv{gateway_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     spawn_options options;
     options.stdout_path = out_path;
@@ -78,7 +90,7 @@ gateway_process::~gateway_process() {
     if (!exited_) {
         kill_and_reap(pid_);
     }
-    print_log_on_failure("wsgate", WSGATE_BINARY, [this] { return log_text(); }, 8000);
+    print_log_on_failure("wsgate", gateway_binary(), [this] { return log_text(); }, 8000);
 }
 
 void gateway_process::wait_for_listening_line() {

@@ -18,7 +18,11 @@ struct run_result {
     std::string err;       ///< everything written to stderr
 };
 
-/// One wsgate process started from WSGATE_BINARY for the duration of a test.
+/// The wsgate binary the tests run: WSGATE_BINARY (this build's), or the one named by the
+/// environment variable WSGATE_TEST_BINARY (e.g. an older build, to see a test fail there).
+const char* gateway_binary();
+
+/// One wsgate process started from gateway_binary() for the duration of a test.
 ///
 /// The constructor adds `--server.listen 127.0.0.1:0` (unless the arguments set server.listen)
 /// and `--log.level info` (unless they set log.level), sends stdout and stderr to a log file in

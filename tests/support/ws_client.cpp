@@ -148,7 +148,7 @@ std::string ws_client::take_text() {
     return text;
 }
 
-nlohmann::json ws_client::read_json() {
+void ws_client::read_frame() {
     start_read();
     if (!finish_read(timeout_)) {
         error_code ignored;
@@ -156,10 +156,19 @@ nlohmann::json ws_client::read_json() {
         finish_read(std::chrono::seconds(1));
         throw io_failure("no WebSocket frame within " + std::to_string(timeout_.count()) + " ms");
     }
+}
+
+nlohmann::json ws_client::read_json() {
+    read_frame();
     return completed_frame();
 }
 
-nlohmann::json ws_client::completed_frame() {
+std::string ws_client::read_text() {
+    read_frame();
+    return completed_text();
+}
+
+std::string ws_client::completed_text() {
     if (*read_result_) {
         std::string detail = read_result_->message();
         if (*read_result_ == websocket::error::closed) {
@@ -168,7 +177,11 @@ nlohmann::json ws_client::completed_frame() {
         }
         throw io_failure("WebSocket read: " + detail);
     }
-    const std::string text = take_text();
+    return take_text();
+}
+
+nlohmann::json ws_client::completed_frame() {
+    const std::string text = completed_text();
     auto parsed = nlohmann::json::parse(text, nullptr, false);
     if (parsed.is_discarded()) {
         throw io_failure("frame is not JSON: " + text.substr(0, 200));

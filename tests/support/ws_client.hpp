@@ -84,6 +84,8 @@ class ws_client {
 
     /// The next text frame parsed as JSON; throws io_failure on timeout, close or bad JSON.
     nlohmann::json read_json();
+    /// The next text frame exactly as the server sent it (for byte-exact checks).
+    std::string read_text();
     /// Keeps a read pending for `duration` (answering pings meanwhile) and returns the frame if
     /// one arrived. If none did, the read stays pending and the next read_json() completes it.
     std::optional<nlohmann::json> poll_json_for(std::chrono::milliseconds duration);
@@ -110,6 +112,10 @@ class ws_client {
     /// Runs the context until the pending read completes or `timeout` passes.
     bool finish_read(std::chrono::milliseconds timeout);
     std::string take_text();
+    /// Waits for the next frame (throws io_failure on timeout).
+    void read_frame();
+    /// The text of the read that just completed; throws io_failure on error.
+    std::string completed_text();
     /// The frame of the read that just completed, as JSON; throws io_failure on error.
     nlohmann::json completed_frame();
     void require_no_pending_read(const char* operation) const;
