@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <wsgate/json/json_reader.hpp>
+
 #include <wsgate/metrics/metrics.hpp>
 
 namespace wsgate {
@@ -104,40 +106,51 @@ bool is_target_key(const std::string& key) {
     return std::find(std::begin(target_keys), std::end(target_keys), key) != std::end(target_keys);
 }
 
+bool is_string(const json_input::member& m) { return m.value.type == json_input::kind::string; }
+
 // The one target of a publish: channel, user, connection, broadcast, or reply_to (one client
-// request, answered as a reply).
-std::optional<publish_error> parse_target(const json& j, const protocol::name_rules& names,
-                                          envelope& out) {
-    if (auto it = j.find("broadcast"); it != j.end()) {
-        if (*it != true) return publish_error{"invalid_target", "broadcast must be true"};
+// request, answered as a reply). `max_depth`: how deeply reply_to may nest (it is an object).
+std::optional<publish_error> parse_target(const json_input::object& j,
+                                          const protocol::name_rules& names,
+                                          std::size_t max_depth, envelope& out) {
+    if (const auto* b = j.find("broadcast")) {
+        if (b->value.type != json_input::kind::boolean || !b->boolean)
+            return publish_error{"invalid_target", "broadcast must be true"};
         out.kind = target_kind::broadcast;
         return std::nullopt;
     }
-    const json* value = nullptr;
+    std::string value;
     std::string key;
-    if (auto it = j.find("reply_to"); it != j.end()) {
-        const auto connection = it->is_object() ? it->find("connection") : it->end();
-        const auto id = it->is_object() ? it->find("id") : it->end();
-        const bool id_ok = id != it->end() && (id->is_number() || (id->is_string() &&
-                                                                   id->get_ref<const std::string&>()
-                                                                           .size() <= 64));
-        if (connection == it->end() || !id_ok)
-            return publish_error{"invalid_target",
-                                 "reply_to must be {\"connection\": <id>, \"id\": <request id>}"};
+    if (const auto* reply_to = j.find("reply_to")) {
+        const publish_error bad{"invalid_target",
+                                "reply_to must be {\"connection\": <id>, \"id\": <request id>}"};
+        if (reply_to->value.type != json_input::kind::object) return bad;
+        // Read again from its text: the body's check covered it already.
+        auto inner = json_input::read_object(reply_to->value.text, max_depth);
+        const auto* fields = std::get_if<json_input::object>(&inner);
+        if (fields == nullptr) return bad;
+        const auto* connection = fields->find("connection");
+        const auto* id = fields->find("id");
+        if (connection == nullptr || id == nullptr ||
+            !protocol::valid_request_id(id->value, id->string))
+            return bad;
+        if (!is_string(*connection))
+            return publish_error{"invalid_target", "connection must be a string"};
         out.frame = frame_kind::reply;
-        out.reply_id = id->dump();
-        value = &*connection;
+        out.reply_id = std::string(id->value.text);  // echoed exactly as the client sent it
+        value = connection->string;
         key = "connection";
     } else {
         for (const char* k : {"channel", "user", "connection"}) {
-            if (auto found = j.find(k); found != j.end()) {
-                value = &*found;
+            if (const auto* found = j.find(k)) {
+                if (!is_string(*found))
+                    return publish_error{"invalid_target", std::string(k) + " must be a string"};
+                value = found->string;
                 key = k;
             }
         }
     }
-    if (!value->is_string()) return publish_error{"invalid_target", key + " must be a string"};
-    out.target = value->get<std::string>();
+    out.target = std::move(value);
     out.kind = key == "channel" ? target_kind::channel
                : key == "user"  ? target_kind::user
                                 : target_kind::connection;
@@ -149,47 +162,45 @@ std::optional<publish_error> parse_target(const json& j, const protocol::name_ru
 }
 
 // What the clients get: an event (named), or, with `service`, a message or reply from it.
-std::optional<publish_error> parse_content(const json& j, envelope& out) {
-    auto event = j.find("event");
-    auto service = j.find("service");
-    if (service != j.end()) {
-        if (!service->is_string() || !protocol::valid_service_name(service->get<std::string>()))
+std::optional<publish_error> parse_content(const json_input::object& j, envelope& out) {
+    const auto* event = j.find("event");
+    if (const auto* service = j.find("service")) {
+        if (!is_string(*service) || !protocol::valid_service_name(service->string))
             return publish_error{"invalid_service",
                                  "service must be 1-64 characters of [a-z0-9_-]"};
-        if (event != j.end())
+        if (event != nullptr)
             return publish_error{"invalid_body", "a service's message has no event name"};
-        out.service = service->get<std::string>();
+        out.service = service->string;
         if (out.frame == frame_kind::event) out.frame = frame_kind::message;
     } else if (out.frame == frame_kind::reply) {
         return publish_error{"invalid_service", "a reply needs the service it comes from"};
     } else {
-        if (event == j.end() || !event->is_string() ||
-            event->get_ref<const std::string&>().empty() ||
-            event->get_ref<const std::string&>().size() > max_event_name)
+        if (event == nullptr || !is_string(*event) || event->string.empty() ||
+            event->string.size() > max_event_name)
             return publish_error{"invalid_event", "event must be a string of 1-128 characters"};
-        out.event = event->get<std::string>();
+        out.event = event->string;
     }
-    auto data = j.find("data");
-    out.data = data == j.end() ? "null" : data->dump();
+    // Passed through exactly as the publisher wrote it (docs/openapi.yaml): never re-serialized.
+    const auto* data = j.find("data");
+    out.data = data == nullptr ? "null" : std::string(data->value.text);
     return std::nullopt;
 }
 
 // Validates one publish object into `out`; the event id is assigned later.
-std::optional<publish_error> parse_publish(const json& j, const protocol::name_rules& names,
-                                           envelope& out) {
-    if (!j.is_object()) return publish_error{"invalid_body", "a publish request is a JSON object"};
+std::optional<publish_error> parse_publish(const json_input::object& j,
+                                           const protocol::name_rules& names,
+                                           std::size_t max_depth, envelope& out) {
     int targets = 0;
-    for (const auto& item : j.items()) {
-        const auto& key = item.key();
-        if (is_target_key(key))
+    for (const auto& m : j.members) {
+        if (is_target_key(m.key))
             ++targets;
-        else if (key != "event" && key != "data" && key != "service")
-            return publish_error{"invalid_body", "unknown field '" + key.substr(0, 64) + "'"};
+        else if (m.key != "event" && m.key != "data" && m.key != "service")
+            return publish_error{"invalid_body", "unknown field '" + m.key.substr(0, 64) + "'"};
     }
     if (targets != 1)
         return publish_error{"invalid_target",
                              "give exactly one of channel, user, connection, broadcast, reply_to"};
-    if (auto bad = parse_target(j, names, out)) return bad;
+    if (auto bad = parse_target(j, names, max_depth, out)) return bad;
     return parse_content(j, out);
 }
 
@@ -305,30 +316,66 @@ rest_response rest_api::check_post(const rest_request& req) {
     return no_answer();
 }
 
+rest_response rest_api::bad_json(const json_input::error& e, std::string_view what) {
+    const auto max = state_.cfg.limits.json_max_depth;
+    switch (e.what) {
+        case json_input::fault::too_deep:
+            state_.stats.count_too_deep("rest");
+            return error(400, "invalid_json",
+                         std::string(what) + " is too deeply nested: " +
+                             protocol::too_deep_message(max));
+        case json_input::fault::duplicate_key:
+            return error(400, "invalid_json", std::string(what) + " is ambiguous: " + e.message);
+        case json_input::fault::wrong_type:
+        case json_input::fault::invalid: break;
+    }
+    return error(400, "invalid_json", std::string(what) + " is not valid JSON (" + e.message + ")");
+}
+
 rest_response rest_api::parse_events(const rest_request& req, bool batch,
                                      std::vector<envelope>& out) {
-    auto body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) return error(400, "invalid_json", "the body is not valid JSON");
+    const auto max = state_.cfg.limits.json_max_depth;
     if (!batch) {
+        // The body's own object is one level more than its values may nest.
+        auto body = json_input::read_object(req.body, max + 1);
+        if (auto* bad = std::get_if<json_input::error>(&body)) {
+            if (bad->what == json_input::fault::wrong_type)
+                return error(400, "invalid_body", "a publish request is a JSON object");
+            return bad_json(*bad, "the body");
+        }
         out.resize(1);
-        if (auto bad = parse_publish(body, state_.names, out[0]))
+        if (auto bad = parse_publish(std::get<json_input::object>(body), state_.names, max, out[0]))
             return error(400, bad->code, bad->message);
         return no_answer();
     }
-    if (!body.is_array() || body.empty())
+    auto body = json_input::read_array(req.body, max + 2);
+    if (auto* bad = std::get_if<json_input::error>(&body)) {
+        if (bad->what != json_input::fault::wrong_type) return bad_json(*bad, "the body");
+    }
+    auto* items = std::get_if<std::vector<json_input::raw_value>>(&body);
+    if (items == nullptr || items->empty())
         return error(400, "invalid_body", "a batch is a non-empty JSON array of publish requests");
-    const auto max = state_.cfg.limits.max_batch_events;
-    if (body.size() > max)
+    const auto max_events = state_.cfg.limits.max_batch_events;
+    if (items->size() > max_events)
         return error(413, "too_many_events",
-                     "a batch holds at most " + std::to_string(max) + " events");
+                     "a batch holds at most " + std::to_string(max_events) + " events");
     // All or nothing: every item is valid before any is published.
-    out.resize(body.size());
-    for (std::size_t i = 0; i < body.size(); ++i) {
-        if (auto bad = parse_publish(body[i], state_.names, out[i])) {
-            auto r = error(400, bad->code, "events[" + std::to_string(i) + "]: " + bad->message);
+    out.resize(items->size());
+    for (std::size_t i = 0; i < items->size(); ++i) {
+        auto fail = [&](std::string_view code, const std::string& message) {
+            auto r = error(400, code, "events[" + std::to_string(i) + "]: " + message);
             annotate(r, {{"index", i}}, {});
             return r;
+        };
+        if ((*items)[i].type != json_input::kind::object)
+            return fail("invalid_body", "a publish request is a JSON object");
+        auto item = json_input::read_object((*items)[i].text, max + 1);
+        if (auto* bad = std::get_if<json_input::error>(&item)) {
+            // The whole body passed the same checks; only a repeated member is left to find.
+            return fail("invalid_json", bad->message);
         }
+        if (auto bad = parse_publish(std::get<json_input::object>(item), state_.names, max, out[i]))
+            return fail(bad->code, bad->message);
     }
     return no_answer();
 }

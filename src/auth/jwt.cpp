@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <wsgate/json/json_reader.hpp>
+
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -357,6 +359,16 @@ std::variant<jwt_identity, jwt_error> jwt_verifier::impl::verify(std::string_vie
         return fail(code::malformed, "token part is not unpadded base64url");
     }
 
+    // Checked without recursion before nlohmann builds a document of it (the header is read
+    // before the signature is checked: anyone can send one).
+    for (const std::string* part : {&header_text, &payload_text}) {
+        if (auto bad = json_input::check(*part, settings.max_json_depth + 1))
+            return fail(code::malformed, std::string(part == &header_text ? "token header"
+                                                                          : "token payload") +
+                                             (bad->what == json_input::fault::too_deep
+                                                  ? " nests deeper than limits.json_max_depth"
+                                                  : " is not valid JSON"));
+    }
     const json header = json::parse(header_text, nullptr, false);
     if (!header.is_object()) return fail(code::malformed, "token header is not a JSON object");
     const auto alg_it = header.find("alg");

@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <wsgate/json/json_reader.hpp>
+
+#include <charconv>
+
 namespace wsgate {
 
 const char* to_string(target_kind k) {
@@ -43,13 +47,6 @@ std::string topic_of(const envelope& e) {
     return broadcast_topic();
 }
 
-namespace {
-// A JSON text we produced ourselves, put back into a document.
-nlohmann::json json_text(const std::string& text) {
-    return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-}
-}  // namespace
-
 std::string encode(const envelope& e) {
     nlohmann::json j = {
         {"v", envelope::version}, {"id", e.id},       {"origin", e.origin},
@@ -60,30 +57,42 @@ std::string encode(const envelope& e) {
         j["frame"] = to_string(e.frame);
         j["service"] = e.service;
     }
-    if (e.frame == frame_kind::reply) j["reply_id"] = json_text(e.reply_id);
-    // data is JSON text already: splice it in rather than parse and re-serialize it.
+    // reply_id and data are JSON texts as the client and the publisher wrote them: spliced in,
+    // never parsed and re-serialized (which would re-spell numbers and reorder keys).
     std::string out = j.dump();
     out.pop_back();
+    if (e.frame == frame_kind::reply) {
+        out += ",\"reply_id\":";
+        out += e.reply_id;
+    }
     out += ",\"data\":";
     out += e.data;
     out += '}';
     return out;
 }
 
-std::optional<envelope> decode_envelope(std::string_view text) {
-    auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object()) return std::nullopt;
-    auto string_field = [&j](const char* key, std::string& out) {
-        auto it = j.find(key);
-        if (it == j.end() || !it->is_string()) return false;
-        out = it->get<std::string>();
+std::optional<envelope> decode_envelope(std::string_view text, std::size_t max_depth,
+                                        bool* too_deep) {
+    namespace in = json_input;
+    // The envelope's own object is one level more than data may nest.
+    auto read = in::read_object(text, max_depth + 1);
+    const auto* j = std::get_if<in::object>(&read);
+    if (j == nullptr) {
+        if (too_deep != nullptr)
+            *too_deep = std::get<in::error>(read).what == in::fault::too_deep;
+        return std::nullopt;
+    }
+    auto string_field = [j](const char* key, std::string& out) {
+        const auto* m = j->find(key);
+        if (m == nullptr || m->value.type != in::kind::string) return false;
+        out = m->string;
         return true;
     };
-    auto v = j.find("v");
-    auto ts = j.find("ts");
-    auto data = j.find("data");
-    if (v == j.end() || *v != envelope::version || ts == j.end() || !ts->is_number_integer() ||
-        data == j.end())
+    const auto* v = j->find("v");
+    const auto* ts = j->find("ts");
+    const auto* data = j->find("data");
+    if (v == nullptr || v->value.text != std::to_string(envelope::version) || ts == nullptr ||
+        ts->value.type != in::kind::number || data == nullptr)
         return std::nullopt;
     envelope e;
     std::string kind;
@@ -101,21 +110,29 @@ std::optional<envelope> decode_envelope(std::string_view text) {
         e.kind = target_kind::broadcast;
     else
         return std::nullopt;
-    e.timestamp_ms = ts->get<std::int64_t>();
-    e.data = data->dump();
-    if (auto frame = j.find("frame"); frame != j.end()) {
-        if (*frame == "message")
+    // An integer of milliseconds, as encode() writes it.
+    const auto ts_text = ts->value.text;
+    const char* ts_end = ts_text.data() + ts_text.size();
+    if (std::from_chars(ts_text.data(), ts_end, e.timestamp_ms).ptr != ts_end) return std::nullopt;
+    // data travels as the publisher wrote it: spliced in by encode(), taken out unchanged.
+    e.data = std::string(data->value.text);
+    if (j->find("frame") != nullptr) {
+        std::string name;
+        if (!string_field("frame", name)) return std::nullopt;
+        if (name == "message")
             e.frame = frame_kind::message;
-        else if (*frame == "reply")
+        else if (name == "reply")
             e.frame = frame_kind::reply;
         else
             return std::nullopt;
         if (!string_field("service", e.service)) return std::nullopt;
     }
     if (e.frame == frame_kind::reply) {
-        auto id = j.find("reply_id");
-        if (id == j.end() || !(id->is_string() || id->is_number())) return std::nullopt;
-        e.reply_id = id->dump();
+        const auto* id = j->find("reply_id");
+        if (id == nullptr ||
+            (id->value.type != in::kind::string && id->value.type != in::kind::number))
+            return std::nullopt;
+        e.reply_id = std::string(id->value.text);
     }
     return e;
 }

@@ -27,9 +27,10 @@ struct redis_bus::link {
 };
 
 redis_bus::redis_bus(net::any_io_executor ex, const config::redis_section& cfg,
-                     std::string instance_id, metrics& stats)
+                     std::string instance_id, metrics& stats, std::size_t json_max_depth)
     : ex_(std::move(ex)),
       cfg_(cfg),
+      json_max_depth_(json_max_depth),
       instance_topic_(wsgate::instance_topic(instance_id)),
       canary_channel_(cfg.prefix + instance_topic_),
       stats_(stats),
@@ -211,9 +212,11 @@ void redis_bus::on_message(std::string_view channel, std::string_view payload) {
         }
         return;
     }
-    auto e = decode_envelope(payload);
+    bool too_deep = false;
+    auto e = decode_envelope(payload, json_max_depth_, &too_deep);
     if (!e) {
         ++stats_.redis.bad_messages;
+        if (too_deep) stats_.count_too_deep("redis");
         spdlog::warn("redis: dropped a malformed message on {}", channel);
         return;
     }

@@ -2,6 +2,8 @@
 
 #include "config_detail.hpp"
 
+#include <wsgate/json/json_reader.hpp>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -55,8 +57,16 @@ void apply_json_object(config& cfg, const json& object, const std::string& prefi
 
 void apply_file(config& cfg, const std::string& path) {
     json document;
+    const std::string text = read_file(path);
+    // nlohmann's parser does not recurse, but copying and printing a document does: a file
+    // nested absurdly deep is refused before it is parsed.
+    if (auto bad = json_input::check(text, max_file_depth)) {
+        if (bad->what == json_input::fault::too_deep)
+            throw config_error(path + ": nested deeper than " + std::to_string(max_file_depth) +
+                               " levels");
+    }
     try {
-        document = json::parse(read_file(path));
+        document = json::parse(text);
     } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
         std::string message = e.what();
         // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
@@ -141,6 +151,11 @@ load_result load_config(const std::vector<std::string>& args,
         }
     }
     check_across_keys(result.cfg);
+    // The JSON depth limit applies to what services, the webhook and tokens send too.
+    auto& c = result.cfg;
+    for (auto& [name, s] : c.services) s.json_max_depth = c.limits.json_max_depth;
+    c.auth.subscribe_check.webhook.json_max_depth = c.limits.json_max_depth;
+    c.auth.jwt.max_json_depth = c.limits.json_max_depth;
     if (result.cfg.server.instance_id.empty()) {
         result.cfg.server.instance_id = random_instance_id();
     }

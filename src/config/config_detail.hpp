@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <wsgate/json/json_reader.hpp>
+
 #include <charconv>
 #include <cstdint>
 #include <functional>
@@ -21,6 +23,8 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 
 inline constexpr std::string_view env_prefix = "WSGATE_";
+/// How deeply a configuration file (or a JSON-valued key) may nest: far more than any key needs.
+inline constexpr std::size_t max_file_depth = 64;
 
 /// One value for one key, from the JSON file or as text from the environment or a flag.
 /// Its accessors convert and validate it, and throw config_error naming the key otherwise.
@@ -106,16 +110,14 @@ class value {
 
     /// A JSON array: in the file as it is, as text (environment, flags) parsed from JSON.
     json array(const std::string& what) const {
-        json parsed = is_text_ ? json::parse(raw_.get_ref<const std::string&>(), nullptr, false)
-                               : raw_;
+        json parsed = is_text_ ? parse_text() : raw_;
         if (!parsed.is_array()) fail(what);
         return parsed;
     }
 
     /// A JSON object: in the file as it is, as text (environment, flags) parsed from JSON.
     json object(const std::string& what) const {
-        json parsed = is_text_ ? json::parse(raw_.get_ref<const std::string&>(), nullptr, false)
-                               : raw_;
+        json parsed = is_text_ ? parse_text() : raw_;
         if (!parsed.is_object()) fail(what);
         return parsed;
     }
@@ -138,6 +140,14 @@ class value {
     }
 
   private:
+    /// The text of an environment variable or flag as JSON; discarded when it is not JSON or
+    /// nests deeper than max_file_depth (copies of a document recurse).
+    json parse_text() const {
+        const auto& text = raw_.get_ref<const std::string&>();
+        if (json_input::check(text, max_file_depth)) return json(json::value_t::discarded);
+        return json::parse(text, nullptr, false);
+    }
+
     static std::vector<std::string> split_commas(const std::string& text) {
         std::vector<std::string> items;
         if (text.empty()) return items;

@@ -122,6 +122,11 @@ std::string render_prometheus(const metrics& m, const hub_gauges& g) {
         x.sample("wsgate_errors_total", count,
                  label("source", key.first) + ',' + label("code", key.second));
 
+    x.family("wsgate_json_too_deep_total", "counter",
+             "JSON inputs refused for nesting deeper than limits.json_max_depth, by source.");
+    for (const auto& [source, count] : m.json_too_deep)
+        x.sample("wsgate_json_too_deep_total", count, label("source", source));
+
     x.family("wsgate_http_requests_total", "counter", "REST requests answered, by status.");
     for (const auto& [status, count] : m.http_requests)
         x.sample("wsgate_http_requests_total", count, label("status", std::to_string(status)));

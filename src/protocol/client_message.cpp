@@ -1,6 +1,6 @@
 #include <wsgate/protocol/client_message.hpp>
 
-#include <nlohmann/json.hpp>
+#include <wsgate/json/json_reader.hpp>
 
 namespace wsgate::protocol {
 
@@ -64,52 +64,99 @@ std::string name_rules::describe(std::string_view what) const {
            " characters of [A-Za-z0-9] and " + extra_chars;
 }
 
-parse_result parse_client_message(std::string_view text, const name_rules& channels) {
-    auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return fail(client_error::invalid_json, "message is not valid JSON");
-    if (!doc.is_object()) return fail(client_error::not_an_object, "message must be a JSON object");
+namespace {
 
-    // The id first, so that every later error can carry it.
+// Characters, not bytes: the text is valid UTF-8 (the reader checked it), so each character
+// has exactly one byte that is not a continuation byte (10xxxxxx).
+std::size_t characters(std::string_view utf8) {
+    std::size_t n = 0;
+    for (char c : utf8) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    return n;
+}
+
+const json_input::member* string_member(const json_input::object& doc, std::string_view key) {
+    const auto* m = doc.find(key);
+    return m != nullptr && m->value.type == json_input::kind::string ? m : nullptr;
+}
+
+}  // namespace
+
+bool valid_request_id(const json_input::raw_value& id, std::string_view unescaped) {
+    if (id.type == json_input::kind::number) return true;
+    return id.type == json_input::kind::string && characters(unescaped) <= max_id_length;
+}
+
+std::string too_deep_message(std::size_t max_depth) {
+    return "arrays and objects may nest at most " + std::to_string(max_depth) +
+           " levels deep (limits.json_max_depth)";
+}
+
+parse_result parse_client_message(std::string_view text, const name_rules& channels,
+                                  std::size_t max_depth) {
+    // The message's own object is one level more than what its values may nest.
+    auto read = json_input::read_object(text, max_depth + 1);
+    if (auto* bad = std::get_if<json_input::error>(&read)) {
+        switch (bad->what) {
+            case json_input::fault::wrong_type:
+                return fail(client_error::not_an_object, "message must be a JSON object");
+            case json_input::fault::too_deep: {
+                auto e = fail(client_error::invalid_json,
+                              "message is too deeply nested: " + too_deep_message(max_depth));
+                e.too_deep = true;
+                return e;
+            }
+            case json_input::fault::duplicate_key:
+                return fail(client_error::invalid_json, "message is ambiguous: " + bad->message);
+            case json_input::fault::invalid: break;
+        }
+        return fail(client_error::invalid_json, "message is not valid JSON (" + bad->message + ")");
+    }
+    const auto& doc = std::get<json_input::object>(read);
+
+    // The id first, so that every later error can carry it. It is echoed exactly as sent.
     client_request req;
-    if (auto it = doc.find("id"); it != doc.end()) {
-        const bool short_string = it->is_string() && it->get_ref<const std::string&>().size() <=
-                                                         max_id_length;
-        if (!it->is_number() && !short_string)
+    if (const auto* id = doc.find("id")) {
+        if (!valid_request_id(id->value, id->string))
             return fail(client_error::invalid_field,
                         "id must be a number or a string of at most 64 characters");
-        req.id = it->dump();
+        req.id = std::string(id->value.text);
     }
 
-    auto type = doc.find("type");
-    if (type == doc.end()) return fail(client_error::missing_field, "type is required", req.id);
-    if (!type->is_string()) return fail(client_error::invalid_field, "type must be a string", req.id);
-    const auto& name = type->get_ref<const std::string&>();
+    const auto* type = doc.find("type");
+    if (type == nullptr) return fail(client_error::missing_field, "type is required", req.id);
+    if (type->value.type != json_input::kind::string)
+        return fail(client_error::invalid_field, "type must be a string", req.id);
+    const std::string& name = type->string;
+    // data is passed on exactly as the client wrote it (docs/protocol.md).
+    auto take_data = [&doc, &req] {
+        if (const auto* data = doc.find("data")) req.data = std::string(data->value.text);
+    };
     if (name == "ping") {
         req.type = request_type::ping;
         return req;
     }
     if (name == "send") {
         req.type = request_type::send;
-        auto service = doc.find("service");
-        if (service == doc.end())
+        if (doc.find("service") == nullptr)
             return fail(client_error::missing_field, "service is required", req.id);
-        if (!service->is_string())
+        const auto* service = string_member(doc, "service");
+        if (service == nullptr)
             return fail(client_error::invalid_field, "service must be a string", req.id);
-        req.service = service->get<std::string>();
-        if (auto data = doc.find("data"); data != doc.end()) req.data = data->dump();
+        req.service = service->string;
+        take_data();
         return req;
     }
     if (name == "auth" || name == "refresh") {
         req.type = name == "auth" ? request_type::auth : request_type::refresh;
-        auto token = doc.find("token");
-        if (token == doc.end()) return fail(client_error::missing_field, "token is required", req.id);
-        if (!token->is_string() || token->get_ref<const std::string&>().empty() ||
-            token->get_ref<const std::string&>().size() > max_token_length)
+        if (doc.find("token") == nullptr)
+            return fail(client_error::missing_field, "token is required", req.id);
+        const auto* token = string_member(doc, "token");
+        if (token == nullptr || token->string.empty() || token->string.size() > max_token_length)
             return fail(client_error::invalid_field,
                         "token must be a string of 1-" + std::to_string(max_token_length) +
                             " characters",
                         req.id);
-        req.token = token->get<std::string>();
+        req.token = token->string;
         return req;
     }
     if (name == "subscribe") {
@@ -118,24 +165,24 @@ parse_result parse_client_message(std::string_view text, const name_rules& chann
         req.type = request_type::unsubscribe;
     } else if (name == "publish") {
         req.type = request_type::publish;
-        auto event = doc.find("event");
-        if (event == doc.end()) return fail(client_error::missing_field, "event is required", req.id);
-        if (!event->is_string() || event->get_ref<const std::string&>().empty() ||
-            event->get_ref<const std::string&>().size() > max_event_length)
+        if (doc.find("event") == nullptr)
+            return fail(client_error::missing_field, "event is required", req.id);
+        const auto* event = string_member(doc, "event");
+        if (event == nullptr || event->string.empty() || event->string.size() > max_event_length)
             return fail(client_error::invalid_field, "event must be a string of 1-128 characters",
                         req.id);
-        req.event = event->get<std::string>();
-        if (auto data = doc.find("data"); data != doc.end()) req.data = data->dump();
+        req.event = event->string;
+        take_data();
     } else {
         return fail(client_error::unknown_type, "unknown type '" + name.substr(0, 64) + "'", req.id);
     }
 
-    auto channel = doc.find("channel");
-    if (channel == doc.end())
+    if (doc.find("channel") == nullptr)
         return fail(client_error::missing_field, "channel is required", req.id);
-    if (!channel->is_string())
+    const auto* channel = string_member(doc, "channel");
+    if (channel == nullptr)
         return fail(client_error::invalid_field, "channel must be a string", req.id);
-    req.channel = channel->get<std::string>();
+    req.channel = channel->string;
     if (!channels.valid(req.channel))
         return fail(client_error::invalid_channel, channels.describe("channel"), req.id);
     return req;

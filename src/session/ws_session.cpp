@@ -230,9 +230,12 @@ void ws_session::handle_request(std::string_view text) {
     using protocol::client_error;
     auto& hub = state_->clients;
     if (!within_rate()) return;
-    auto parsed = protocol::parse_client_message(text, state_->names);
-    if (auto* err = std::get_if<protocol::request_error>(&parsed))
+    auto parsed =
+        protocol::parse_client_message(text, state_->names, state_->cfg.limits.json_max_depth);
+    if (auto* err = std::get_if<protocol::request_error>(&parsed)) {
+        if (err->too_deep) state_->stats.count_too_deep("ws");
         return reject(err->code, err->message, err->id);
+    }
 
     const auto& req = std::get<protocol::client_request>(parsed);
     if (must_authenticate_ && req.type != protocol::request_type::auth)
@@ -404,8 +407,10 @@ void ws_session::forward(const protocol::client_request& req) {
                    [weak = weak_from_this(), id = req.id, name = req.service](service_result r) {
                        auto self = std::static_pointer_cast<ws_session>(weak.lock());
                        if (!self || self->close_reason_) return;
-                       if (r.what == service_result::outcome::failed)
+                       if (r.what == service_result::outcome::failed) {
+                           if (r.too_deep) self->state_->stats.count_too_deep("service");
                            return self->reject(r.error, r.message, id);
+                       }
                        self->send(protocol::ack_message(id));
                        if (r.what == service_result::outcome::replied)
                            self->send(protocol::reply_message(id.value_or("null"), name, r.reply));

@@ -12,6 +12,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include <nlohmann/json.hpp>
+
+#include <wsgate/json/json_reader.hpp>
 #include <spdlog/spdlog.h>
 
 #include <wsgate/upstream/signature.hpp>
@@ -122,12 +124,20 @@ private:
         if (status >= 200 && status < 300) {
             const auto& body = response.body();
             if (status != 204 && !body.empty()) {
-                auto reply = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-                if (reply.is_discarded())
-                    r = service_result::failed(protocol::client_error::service_unavailable,
-                                name + " answered with something that is not JSON");
-                else
-                    r = {service_result::outcome::replied, reply.dump(), {}, {}};
+                // The reply reaches the client exactly as the service wrote it.
+                const auto max = owner_.config().json_max_depth;
+                if (auto bad = json_input::check(body, max)) {
+                    const bool deep = bad->what == json_input::fault::too_deep;
+                    r = service_result::failed(
+                        protocol::client_error::service_unavailable,
+                        name + (deep ? " answered with JSON nested too deeply: " +
+                                           protocol::too_deep_message(max)
+                                     : " answered with something that is not JSON"));
+                    r.too_deep = deep;
+                } else {
+                    r = {service_result::outcome::replied, std::string(json_input::trim(body)),
+                         {}, {}};
+                }
             }
         } else if (status >= 400 && status < 500) {
             r = service_result::failed(protocol::client_error::rejected,

@@ -14,6 +14,8 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include <nlohmann/json.hpp>
+
+#include <wsgate/json/json_reader.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -30,20 +32,30 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-/// The client frame for one text frame the service sent down (docs/services.md).
-std::string client_text_for(const std::string& service_name, const std::string& frame) {
-    const auto j = nlohmann::json::parse(frame, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded())
-        return protocol::service_message(service_name, nlohmann::json(frame).dump());
-    if (j.is_object()) {
-        const auto data = j.find("data");
-        const std::string data_text = data != j.end() ? data->dump() : std::string();
-        if (const auto id = j.find("id"); id != j.end())
-            return protocol::reply_message(id->dump(), service_name,
-                                           data_text.empty() ? "null" : data_text);
-        if (!data_text.empty()) return protocol::service_message(service_name, data_text);
+/// The client frame for one text frame the service sent down (docs/services.md). JSON the
+/// service wrote reaches the client exactly as written; text that is not JSON as a string.
+std::string client_text_for(const std::string& service_name, const std::string& frame,
+                            std::size_t max_depth) {
+    namespace in = json_input;
+    auto read = in::read_object(frame, max_depth + 1);
+    if (const auto* j = std::get_if<in::object>(&read)) {
+        const auto* data = j->find("data");
+        const std::string_view data_text = data != nullptr ? data->value.text : "null";
+        if (const auto* id = j->find("id"))
+            return protocol::reply_message(id->value.text, service_name, data_text);
+        if (data != nullptr) return protocol::service_message(service_name, data_text);
+        return protocol::service_message(service_name, in::trim(frame));
     }
-    return protocol::service_message(service_name, j.dump());
+    const auto& bad = std::get<in::error>(read);
+    if (bad.what == in::fault::too_deep)
+        return protocol::error_message(std::nullopt, "service_unavailable",
+                                       service_name + " sent a message nested too deeply: " +
+                                           protocol::too_deep_message(max_depth));
+    // JSON that is not an object (an array, a number, ...) goes as it is.
+    if (bad.what == in::fault::wrong_type) return protocol::service_message(service_name, in::trim(frame));
+    return protocol::service_message(service_name, nlohmann::json(frame).dump(
+                                                       -1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace
@@ -236,7 +248,7 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
     void received() {
         const std::string frame = beast::buffers_to_string(buffer_.data());
         buffer_.consume(buffer_.size());
-        if (state_ == state::open) push_(connection_, client_text_for(cfg_.name, frame));
+        if (state_ == state::open) push_(connection_, client_text_for(cfg_.name, frame, cfg_.json_max_depth));
         read_next();
     }
 

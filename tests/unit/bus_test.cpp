@@ -106,3 +106,28 @@ TEST(envelope, messages_and_replies_keep_service_and_request_id_across_the_wire)
     EXPECT_EQ(back->frame, frame_kind::message);
     EXPECT_EQ(back->service, "chatbot");
 }
+
+TEST(envelope, data_and_reply_ids_cross_the_wire_byte_for_byte) {
+    auto e = make(target_kind::connection, "i-1");
+    e.frame = frame_kind::reply;
+    e.service = "bot";
+    e.reply_id = "1.50";
+    e.data = R"({"z":1,  "a":[1E+2, 123456789012345678901234567890, -1e400], "s":"\u00e9"})";
+    const auto back = decode_envelope(encode(e));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->data, e.data);
+    EXPECT_EQ(back->reply_id, "1.50");
+}
+
+TEST(envelope, data_nested_deeper_than_the_limit_is_refused_and_said_so) {
+    auto e = make(target_kind::channel, "c");
+    e.data = std::string(64, '[') + std::string(64, ']');
+    EXPECT_TRUE(decode_envelope(encode(e), 64).has_value());
+    e.data = std::string(100000, '[') + std::string(100000, ']');
+    bool too_deep = false;
+    EXPECT_FALSE(decode_envelope(encode(e), 64, &too_deep).has_value());
+    EXPECT_TRUE(too_deep);
+    too_deep = false;
+    EXPECT_FALSE(decode_envelope("{", 64, &too_deep).has_value());
+    EXPECT_FALSE(too_deep);
+}

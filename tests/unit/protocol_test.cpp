@@ -204,3 +204,60 @@ TEST(protocol, publish_carries_channel_event_and_data) {
     EXPECT_EQ(req.event, "say");
     EXPECT_EQ(json::parse(req.data), json::parse(R"({"t":"hi"})"));
 }
+
+// The protocol says data is passed through unchanged: the bytes a client sends are the bytes
+// the service and other clients get (no re-sorting, no re-spelling, no lost precision).
+TEST(protocol, data_is_kept_byte_for_byte) {
+    const std::string data =
+        R"({"b":1, "a":[2.50,1E+2,123456789012345678901234567890], "s":"\u00e9"})";
+    auto pub = parse_ok(R"({"type":"publish","channel":"c","event":"e","data": )" + data + " }");
+    EXPECT_EQ(pub.data, data);
+    auto send = parse_ok(R"({"type":"send","service":"bot","data":)" + data + "}");
+    EXPECT_EQ(send.data, data);
+    EXPECT_EQ(parse_ok(R"({"type":"send","service":"bot","data":1e400})").data, "1e400");
+}
+
+TEST(protocol, ids_are_echoed_exactly_as_sent) {
+    EXPECT_EQ(parse_ok(R"({"type":"ping","id":1.0})").id, "1.0");
+    EXPECT_EQ(parse_ok(R"({"type":"ping","id":12345678901234567890123})").id,
+              "12345678901234567890123");
+    EXPECT_EQ(parse_ok(R"({"type":"ping","id":"\u0041"})").id, R"("\u0041")");
+}
+
+TEST(protocol, id_length_counts_characters_not_bytes) {
+    // 64 'é' are 128 bytes: still 64 characters.
+    std::string e64, e65;
+    for (int i = 0; i < 64; ++i) e64 += "\xc3\xa9";
+    e65 = e64 + "\xc3\xa9";
+    parse_ok(R"({"type":"ping","id":")" + e64 + "\"}");
+    EXPECT_EQ(parse_bad(R"({"type":"ping","id":")" + e65 + "\"}").code,
+              client_error::invalid_field);
+    // An escape is one character too.
+    std::string u64;
+    for (int i = 0; i < 64; ++i) u64 += "\\u00e9";
+    parse_ok(R"({"type":"ping","id":")" + u64 + "\"}");
+}
+
+TEST(protocol, nesting_deeper_than_the_limit_is_invalid_json_naming_the_limit) {
+    const auto deep = [](int n) {
+        return R"({"type":"publish","channel":"c","event":"e","data":)" + std::string(n, '[') +
+               std::string(n, ']') + "}";
+    };
+    parse_ok(deep(64));
+    const auto bad = parse_bad(deep(65));
+    EXPECT_EQ(bad.code, client_error::invalid_json);
+    EXPECT_TRUE(bad.too_deep);
+    EXPECT_NE(bad.message.find("limits.json_max_depth"), std::string::npos) << bad.message;
+    EXPECT_NE(bad.message.find("64"), std::string::npos) << bad.message;
+    // 200,000 levels: refused, not a stack overflow.
+    EXPECT_TRUE(parse_bad(deep(200000)).too_deep);
+    // The limit is the caller's.
+    EXPECT_TRUE(std::holds_alternative<request_error>(parse_client_message(deep(5), rules, 4)));
+    EXPECT_TRUE(std::holds_alternative<client_request>(parse_client_message(deep(4), rules, 4)));
+}
+
+TEST(protocol, a_field_given_twice_is_refused) {
+    const auto bad = parse_bad(R"({"type":"subscribe","channel":"a","channel":"b"})");
+    EXPECT_EQ(bad.code, client_error::invalid_json);
+    EXPECT_FALSE(bad.too_deep);
+}

@@ -316,3 +316,75 @@ TEST(rest_api, a_batch_cut_short_by_the_bus_says_which_events_were_accepted) {
     EXPECT_EQ(body["ids"].size(), 2u);
     EXPECT_EQ(state.stats.events_published, 2u);
 }
+
+// docs/openapi.yaml: data is passed through unchanged.
+TEST_F(rest_api_fixture, data_reaches_the_bus_byte_for_byte) {
+    const std::string data =
+        R"({"z":1,  "a":[2.50, 1E+2, 123456789012345678901234567890], "s":"\u00e9" })";
+    ASSERT_EQ(post("/api/v1/publish", R"({"channel":"news","event":"e","data":)" + data + "}")
+                  .status,
+              202);
+    ASSERT_EQ(post("/api/v1/publish/batch",
+                   R"([{"channel":"news","event":"e","data":)" + data + R"(},
+                       {"broadcast":true,"event":"e","data":-1e400}])")
+                  .status,
+              202);
+    auto got = run_bus();
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[0].data, data);
+    EXPECT_EQ(got[1].data, data);
+    EXPECT_EQ(got[2].data, "-1e400");
+}
+
+TEST_F(rest_api_fixture, bodies_nested_deeper_than_the_limit_get_400_naming_it) {
+    const auto deep = [](int n) {
+        return R"({"channel":"news","event":"e","data":)" + std::string(n, '[') +
+               std::string(n, ']') + "}";
+    };
+    EXPECT_EQ(post("/api/v1/publish", deep(64)).status, 202);
+    EXPECT_EQ(post("/api/v1/publish/batch", "[" + deep(64) + "]").status, 202);
+    for (const auto& body : {deep(65), deep(200000), "[" + deep(65) + "]"}) {
+        const bool batch = body.front() == '[';
+        auto r = post(batch ? "/api/v1/publish/batch" : "/api/v1/publish", body);
+        EXPECT_EQ(r.status, 400);
+        EXPECT_EQ(code_of(r), "invalid_json");
+        EXPECT_NE(r.body.find("limits.json_max_depth"), std::string::npos) << r.body;
+    }
+    EXPECT_EQ(run_bus().size(), 2u);
+    EXPECT_EQ(state_.stats.json_too_deep["rest"], 3u);
+    EXPECT_NE(get("/metrics").body.find("wsgate_json_too_deep_total{source=\"rest\"} 3"),
+              std::string::npos);
+}
+
+TEST_F(rest_api_fixture, a_field_given_twice_is_refused) {
+    auto r = post("/api/v1/publish", R"({"channel":"news","channel":"other","event":"e"})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(code_of(r), "invalid_json");
+    r = post("/api/v1/publish/batch", R"([{"channel":"news","event":"e","event":"f"}])");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(code_of(r), "invalid_json");
+    EXPECT_EQ(json::parse(r.body)["error"]["index"], 0);
+    EXPECT_TRUE(run_bus().empty());
+}
+
+TEST_F(rest_api_fixture, reply_ids_are_kept_as_sent_and_counted_in_characters) {
+    bus_.subscribe("conn:inst");
+    ASSERT_EQ(post("/api/v1/publish",
+                   R"({"reply_to":{"connection":"inst-1","id":7.50},"service":"bot","data":1})")
+                  .status,
+              202);
+    std::string id64;
+    for (int i = 0; i < 64; ++i) id64 += "\xc3\xa9";
+    ASSERT_EQ(post("/api/v1/publish", R"({"reply_to":{"connection":"inst-1","id":")" + id64 +
+                                          R"("},"service":"bot"})")
+                  .status,
+              202);
+    EXPECT_EQ(post("/api/v1/publish", R"({"reply_to":{"connection":"inst-1","id":")" + id64 +
+                                          "\xc3\xa9" + R"("},"service":"bot"})")
+                  .status,
+              400);
+    auto got = run_bus();
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].reply_id, "7.50");
+    EXPECT_EQ(got[1].reply_id, "\"" + id64 + "\"");
+}

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <wsgate/app/shared_state.hpp>
+#include <wsgate/json/json_reader.hpp>
 
 namespace wsgate {
 
@@ -58,6 +59,8 @@ private:
     rest_response check_post(const rest_request& req);
     /// Validates a publish (`batch`: an array of them) into envelopes, or answers an error.
     rest_response parse_events(const rest_request& req, bool batch, std::vector<envelope>& out);
+    /// The 400 invalid_json answer for a body (`what`) the JSON reader refused.
+    rest_response bad_json(const json_input::error& e, std::string_view what);
     void publish(std::vector<envelope> events, bool batch, responder respond);
     /// The publish rate bucket of the request's API key; null when publishing is not limited.
     token_bucket* publish_bucket(const rest_request& req);

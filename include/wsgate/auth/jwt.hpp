@@ -22,6 +22,8 @@ struct jwt_settings {
     std::chrono::seconds leeway{30};  ///< clock skew allowed on `exp` and `nbf` (>= 0)
     std::string channels_claim = "channels";  ///< claim with the channel patterns a user may use
     std::size_t max_token_bytes = 8192;       ///< longer tokens are `malformed`, never decoded
+    /// limits.json_max_depth: header and payload nesting deeper than this are `malformed`.
+    std::size_t max_json_depth = 64;
 };
 
 /// Why a token was refused. to_string() gives the stable names used in metrics and errors.

@@ -44,7 +44,10 @@ inline const char* broadcast_topic() { return "all"; }
 
 /// The wire form between instances: a small versioned JSON object.
 std::string encode(const envelope& e);
-/// nullopt for anything that is not a well-formed envelope of a known version.
-std::optional<envelope> decode_envelope(std::string_view text);
+/// nullopt for anything that is not a well-formed envelope of a known version, or whose data
+/// nests arrays and objects deeper than `max_depth` (limits.json_max_depth; then `*too_deep` is
+/// set when given).
+std::optional<envelope> decode_envelope(std::string_view text, std::size_t max_depth = 64,
+                                        bool* too_deep = nullptr);
 
 }  // namespace wsgate

@@ -29,8 +29,9 @@ class redis_connection;
 /// canary published on this instance's own topic came back within `redis.timeout_ms`.
 class redis_bus final : public bus, public std::enable_shared_from_this<redis_bus> {
 public:
+    /// `json_max_depth`: limits.json_max_depth, for the envelopes read from Redis.
     redis_bus(boost::asio::any_io_executor ex, const config::redis_section& cfg,
-              std::string instance_id, metrics& stats);
+              std::string instance_id, metrics& stats, std::size_t json_max_depth = 64);
     ~redis_bus() override;
 
     /// Connects both connections and starts the canary.
@@ -65,6 +66,7 @@ private:
 
     boost::asio::any_io_executor ex_;
     config::redis_section cfg_;
+    std::size_t json_max_depth_;
     std::string instance_topic_;
     std::string canary_channel_;
     metrics& stats_;

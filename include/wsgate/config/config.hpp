@@ -34,6 +34,8 @@ struct service_config {
     bool users_only = false;  ///< allow: "users"
     std::size_t max_connections = 16;
     std::size_t max_pending = 1024;
+    /// limits.json_max_depth (set by load_config()): how deeply the service's answers may nest.
+    std::size_t json_max_depth = 64;
 };
 
 /// The whole configuration of one wsgate process. Defaults are the documented ones
@@ -88,6 +90,8 @@ struct config {
         std::string channel_chars = "-_.:@/=";
         std::size_t max_body_bytes = 1024 * 1024;
         std::size_t max_batch_events = 1000;
+        /// How deeply arrays and objects may nest in a value of any JSON input.
+        std::size_t json_max_depth = 64;
         std::size_t max_connections = 100000;        ///< WebSocket clients in all; 0: no limit
         std::size_t max_connections_per_ip = 1000;   ///< 0: no limit
         double message_rate = 100;                   ///< client messages per second

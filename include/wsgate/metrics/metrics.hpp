@@ -52,12 +52,16 @@ struct metrics {
     std::array<std::uint64_t, close_reason_count> closes{};
     std::map<std::pair<std::string, std::string>, std::uint64_t> errors;  ///< (source, code)
     std::map<int, std::uint64_t> http_requests;                            ///< by status
+    /// JSON inputs refused for nesting deeper than limits.json_max_depth, by source (rest, ws,
+    /// redis, service, webhook, token); each is also an invalid_json error of its source.
+    std::map<std::string, std::uint64_t> json_too_deep;
     redis_metrics redis;
 
     void count_close(close_reason r) { ++closes[static_cast<std::size_t>(r)]; }
     void count_error(std::string_view source, std::string_view code) {
         ++errors[{std::string(source), std::string(code)}];
     }
+    void count_too_deep(std::string_view source) { ++json_too_deep[std::string(source)]; }
 };
 
 /// The Prometheus text exposition (format 0.0.4) of `m`, `g` and the standard process metrics.

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <variant>
 
+#include <wsgate/json/json_reader.hpp>
+
 namespace wsgate::protocol {
 
 /// The stable error codes of the client protocol (docs/protocol.md).
@@ -61,11 +63,25 @@ struct request_error {
     client_error code = client_error::invalid_json;
     std::string message;
     std::optional<std::string> id;
+    bool too_deep = false;  ///< invalid_json because of limits.json_max_depth
 };
 
 using parse_result = std::variant<client_request, request_error>;
 
-/// Parses one client text message. Never throws: every malformed input maps to a request_error.
-parse_result parse_client_message(std::string_view text, const name_rules& channels);
+/// How deeply arrays and objects may nest in a value of a message (limits.json_max_depth).
+inline constexpr std::size_t default_json_max_depth = 64;
+
+/// Parses one client text message. Never throws and never recurses: every malformed input
+/// (also one nesting arrays and objects deeper than `max_depth` levels in a value) maps to a
+/// request_error. `data` is kept exactly as the client wrote it.
+parse_result parse_client_message(std::string_view text, const name_rules& channels,
+                                  std::size_t max_depth = default_json_max_depth);
+
+/// A request id (`id` of a client request, `reply_to.id` of a publish): a number, or a string
+/// of at most 64 characters (characters, not bytes). `unescaped`: the string's value.
+bool valid_request_id(const json_input::raw_value& id, std::string_view unescaped);
+
+/// The error text for input nested deeper than `max_depth` (names the configuration key).
+std::string too_deep_message(std::size_t max_depth);
 
 }  // namespace wsgate::protocol

@@ -24,6 +24,7 @@ struct service_result {
     std::string reply;  ///< replied: the service's answer, as JSON text
     protocol::client_error error = protocol::client_error::service_unavailable;  ///< failed
     std::string message;  ///< failed: for humans
+    bool too_deep = false;  ///< failed: the answer nested deeper than limits.json_max_depth
 
     static service_result failed(protocol::client_error code, std::string why) {
         service_result r;
