@@ -19,7 +19,8 @@ std::vector<address_range> parse_ranges(const std::vector<std::string>& texts) {
 shared_state::shared_state(config c)
     : cfg(std::move(c)),
       names{cfg.limits.max_channel_length, cfg.limits.channel_chars},
-      sweeper(session_sweeper::period_for(std::min(cfg.heartbeat.interval, cfg.timeouts.handshake))),
+      sweeper(session_sweeper::period_for(std::min({cfg.heartbeat.interval, cfg.timeouts.handshake,
+                                                    cfg.timeouts.welcome, cfg.timeouts.close}))),
       tokens(cfg.auth.jwt.algorithm.empty()
                  ? std::nullopt
                  : std::optional<auth::jwt_verifier>(std::in_place, cfg.auth.jwt)),

@@ -3,6 +3,7 @@
 #include <wsgate/auth/origin_policy.hpp>
 #include <wsgate/limits/proxy_trust.hpp>
 #include <wsgate/protocol/client_message.hpp>
+#include <wsgate/session/queue_budget.hpp>
 #include <wsgate/tls/tls_context.hpp>
 
 #include <algorithm>
@@ -245,6 +246,18 @@ void check_across_keys(const config& c) {
             throw config_error(std::string("tls: ") + e.what());
         }
     }
+    // Anything the API accepts must be deliverable to an idle, fast client.
+    const auto& l = c.limits;
+    const auto needed =
+        queue_budget::required_queue_bytes(l.max_body_bytes, l.max_batch_events, c.tls.enabled());
+    if (l.max_queue_bytes < needed)
+        throw config_error(
+            "limits.max_queue_bytes: must be at least " + std::to_string(needed) +
+            " (limits.max_body_bytes, plus " + std::to_string(queue_budget::event_frame_overhead) +
+            " bytes of frame for each of limits.max_batch_events" +
+            (c.tls.enabled() ? ", plus TLS write-ahead" : "") +
+            "), or a publish the API accepts could close every client that receives it; got " +
+            std::to_string(l.max_queue_bytes));
     for (const auto& [name, s] : c.services) {
         if (s.transport == "queue" && !c.redis.address)
             throw config_error("services." + name +

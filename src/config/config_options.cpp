@@ -122,10 +122,11 @@ const std::vector<option>& options() {
          [](config& c, const value& v) {
              c.limits.max_message_bytes = v.integer(256, 64 * 1024 * 1024);
          }},
-        {"limits.max_queue_bytes", "1048576",
-         "bytes queued for one client before it is closed as a slow consumer (1008)",
+        {"limits.max_queue_bytes", "2097152",
+         "backlog one client may have (bytes queued before a new message) before it is closed "
+         "as a slow consumer (1008); at least what one accepted publish can make",
          [](config& c, const value& v) {
-             c.limits.max_queue_bytes = v.integer(1024, 1024 * 1024 * 1024);
+             c.limits.max_queue_bytes = v.integer(4096, 1024 * 1024 * 1024);
          }},
         {"limits.max_subscriptions", "128", "channels one connection may subscribe to",
          [](config& c, const value& v) { c.limits.max_subscriptions = v.integer(1, 100000); }},
@@ -174,8 +175,16 @@ const std::vector<option>& options() {
              c.limits.publish_burst = static_cast<double>(v.integer(1, 100000000));
          }},
         {"timeouts.handshake_ms", "5000",
-         "time allowed for the HTTP request and WebSocket upgrade, and for a close handshake",
+         "time allowed for the HTTP request (and TLS handshake) of a WebSocket upgrade",
          [](config& c, const value& v) { c.timeouts.handshake = v.duration(100, 600000); }},
+        {"timeouts.welcome_ms", "5000",
+         "time from the upgrade to the welcome: an auth message when tokens are required "
+         "(else close 4001), the bus confirming the user's topic (else close 1013)",
+         [](config& c, const value& v) { c.timeouts.welcome = v.duration(100, 600000); }},
+        {"timeouts.close_ms", "5000",
+         "time from a close frame queued to the socket closed (close handshake, flushing, the "
+         "peer's FIN); the connection is cut after it",
+         [](config& c, const value& v) { c.timeouts.close = v.duration(100, 600000); }},
         {"timeouts.http_idle_ms", "30000", "how long an idle REST keep-alive connection is kept",
          [](config& c, const value& v) { c.timeouts.http_idle = v.duration(100, 3600000); }},
         {"websocket.permessage_deflate", "true",

@@ -22,6 +22,8 @@ const char* to_string(close_reason r) {
         case close_reason::auth_required: return "auth_required";
         case close_reason::auth_failed: return "auth_failed";
         case close_reason::token_expired: return "token_expired";
+        case close_reason::not_confirmed: return "not_confirmed";
+        case close_reason::close_timeout: return "close_timeout";
     }
     return "error";
 }
@@ -108,6 +110,9 @@ std::string render_prometheus(const metrics& m, const hub_gauges& g) {
     x.single("wsgate_slow_consumer_closes_total", "counter",
              "Clients closed because their queue passed limits.max_queue_bytes.",
              m.slow_consumer_closes);
+    x.single("wsgate_close_timeouts_total", "counter",
+             "Connections cut because closing took longer than timeouts.close_ms.",
+             m.close_timeouts);
     x.single("wsgate_tls_reloads_total", "counter",
              "TLS certificates reloaded on SIGHUP (failures: wsgate_errors_total{source=\"tls\"}).",
              m.tls_reloads);

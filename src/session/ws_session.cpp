@@ -68,11 +68,16 @@ public:
                  "binary frames are not supported");
     }
 
+    // Control frames count against the message rate like any request: pings would otherwise
+    // make the server queue pongs as fast as a client can send.
     void on_ping(std::string_view payload) override {
-        s_.transport_.send(make_frame(ws_opcode::pong, payload));
+        if (s_.close_reason_ || !s_.within_rate()) return;
+        s_.push(make_frame(ws_opcode::pong, payload));
     }
 
-    void on_pong(std::string_view) override {}
+    void on_pong(std::string_view) override {
+        if (!s_.close_reason_) s_.within_rate();
+    }
 
     void on_close(std::uint16_t code, std::string_view) override {
         // Our own close being answered, or the client's to answer (echoing its code).
@@ -104,6 +109,10 @@ ws_session::~ws_session() {
 
 void ws_session::start(beast::http::request<beast::http::string_body> request) {
     transport_.set_owner(weak_from_this());
+    // From here on every phase has its deadline, kept by the sweeper (on_sweep()).
+    auto& sweeper = state_->sweeper;
+    phase_since_ = opened_at_ = last_heard_ = sweeper.now();
+    sweeper.add(*this, transport_.get_executor());
     auto handshake = accept_ws_handshake(request, {state_->cfg.websocket.permessage_deflate});
     transport_.send(std::make_shared<const wire_frame>(std::move(handshake.response)));
     if (!handshake.accepted) {
@@ -115,9 +124,6 @@ void ws_session::start(beast::http::request<beast::http::string_body> request) {
         deflate_bits_ = static_cast<std::uint8_t>(handshake.deflate->server_window_bits);
         parser_.allow_compressed(true);
     }
-    auto& sweeper = state_->sweeper;
-    phase_since_ = last_heard_ = sweeper.now();
-    sweeper.add(*this, transport_.get_executor());
     on_accept();
 }
 
@@ -129,9 +135,7 @@ void ws_session::on_accept() {
                   deflate_bits_ != 0 ? ", permessage-deflate" : "");
     if (state_->draining) go_away(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
     if (must_authenticate_) {
-        // No welcome before an `auth`, which must come within the handshake time.
-        close_after(state_->cfg.timeouts.handshake, close_reason::auth_required,
-                    close_code_auth_required, "authentication required");
+        // No welcome before an `auth`, which must come within timeouts.welcome_ms.
         phase_ = phase::open;
         phase_since_ = last_heard_ = state_->sweeper.now();
         return do_read();
@@ -139,12 +143,11 @@ void ws_session::on_accept() {
     arm_expiry();
     // Welcome a user once events for the user reach this instance; then start reading.
     auto welcome = [](ws_session& self) {
-        self.send(protocol::welcome_message(self.id_, self.user_,
-                                            self.state_->cfg.heartbeat.interval));
-        if (self.phase_ == phase::opening) {
-            self.phase_ = phase::open;
-            self.phase_since_ = self.last_heard_ = self.state_->sweeper.now();
-        }
+        // Closed meanwhile (the welcome deadline): close() started reading already.
+        if (self.phase_ != phase::opening) return;
+        self.welcome();
+        self.phase_ = phase::open;
+        self.phase_since_ = self.last_heard_ = self.state_->sweeper.now();
         self.do_read();
     };
     if (user_.empty()) return welcome(*this);
@@ -294,8 +297,7 @@ void ws_session::authenticate(const protocol::client_request& req) {
     must_authenticate_ = false;
     after_subscribed(hub::user_topic(user_), [first, id = req.id](ws_session& self) {
         if (first)
-            self.send(protocol::welcome_message(self.id_, self.user_,
-                                                self.state_->cfg.heartbeat.interval));
+            self.welcome();
         else
             self.send(protocol::ack_message(id));
     });
@@ -419,26 +421,39 @@ void ws_session::forward(const protocol::client_request& req) {
 
 void ws_session::send(const std::string& json) { queue(make_text_frame(json)); }
 
+void ws_session::welcome() {
+    if (welcomed_ || close_reason_) return;
+    welcomed_ = true;
+    send(protocol::welcome_message(id_, user_, state_->cfg.heartbeat.interval));
+}
+
 void ws_session::queue(const frame_ptr& frame) {
     if (deflate_bits_ != 0) {
         // Compressed once per frame and window size, however many subscribers share it.
         const auto min_bytes = state_->cfg.websocket.deflate_min_bytes;
         if (auto compressed = frame->deflated(deflate_bits_, min_bytes))
-            return transport_.send(std::move(compressed));
+            return push(std::move(compressed));
     }
-    transport_.send(frame);
+    push(frame);
+}
+
+void ws_session::push(frame_ptr frame) {
+    if (close_reason_) return;  // closing: only the close frame goes out
+    // A client is behind when what waits for it, before this frame, is more than its budget:
+    // any one message fits an empty queue, whatever its size. Every frame counts, events and
+    // answers alike. The backlog goes, so the server's memory stays bounded.
+    if (transport_.queued_bytes() > state_->cfg.limits.max_queue_bytes) {
+        ++state_->stats.slow_consumer_closes;
+        transport_.discard_queued();
+        return close(close_reason::slow_consumer, close_code::policy_violation, "slow consumer");
+    }
+    transport_.send(std::move(frame));
 }
 
 void ws_session::deliver(const frame_ptr& frame) {
     if (close_reason_) return;
     queue(frame);
     ++state_->stats.deliveries;
-    if (transport_.queued_bytes() > state_->cfg.limits.max_queue_bytes) {
-        // A slow consumer: its backlog goes, so the server's memory stays bounded.
-        ++state_->stats.slow_consumer_closes;
-        transport_.discard_queued();
-        close(close_reason::slow_consumer, close_code::policy_violation, "slow consumer");
-    }
 }
 
 void ws_session::go_away(std::chrono::milliseconds close_in,
@@ -454,10 +469,14 @@ void ws_session::go_away(std::chrono::milliseconds close_in,
 
 void ws_session::close(close_reason why, std::uint16_t code, std::string_view reason) {
     if (close_reason_ || phase_ == phase::tearing_down || phase_ == phase::done) return;
+    const bool was_opening = phase_ == phase::opening;
     close_reason_ = why;
     transport_.send_close(make_close_frame(code, reason));
     phase_ = phase::closing;
     phase_since_ = state_->sweeper.now();
+    // A connection closed before its welcome was not reading yet (later phases always are):
+    // the client's close frame must be read for the close handshake to end.
+    if (was_opening && !read_pending_) do_read();
 }
 
 void ws_session::fail(close_reason why, std::uint16_t code, std::string_view reason) {
@@ -470,6 +489,7 @@ void ws_session::fail(close_reason why, std::uint16_t code, std::string_view rea
 
 void ws_session::tear_down() {
     phase_ = phase::tearing_down;
+    phase_since_ = state_->sweeper.now();
     transport_.async_flush_and_close(
         [self = shared_from_this()](beast::error_code ec) { self->finish(ec); });
 }
@@ -486,32 +506,43 @@ void ws_session::on_sweep(session_sweeper::tick now) {
     const auto& cfg = state_->cfg;
     switch (phase_) {
         case phase::opening:
-            // The 101 answer is still queued after the handshake timeout: the client does not
-            // read. (The wait for the bus before the welcome is not bounded here.)
-            if (transport_.queued_bytes() > 0 &&
-                now - phase_since_ >= sweeper.ticks(cfg.timeouts.handshake)) {
-                auto self = shared_from_this();  // finishing may drop the last other owner
-                abort(close_reason::error);
-            }
+            // Waiting for the bus to confirm the user's topic (the welcome promises delivery).
+            if (now - opened_at_ >= sweeper.ticks(cfg.timeouts.welcome))
+                close(close_reason::not_confirmed, close_code::try_again_later,
+                      "try again later: delivery to this connection was not confirmed in time");
             break;
         case phase::open: {
+            if (!welcomed_ && now - opened_at_ >= sweeper.ticks(cfg.timeouts.welcome)) {
+                // No auth came, or the bus did not confirm the user it named.
+                if (must_authenticate_)
+                    close(close_reason::auth_required, close_code_auth_required,
+                          "authentication required");
+                else
+                    close(close_reason::not_confirmed, close_code::try_again_later,
+                          "try again later: delivery to this connection was not confirmed in "
+                          "time");
+                break;
+            }
             const session_sweeper::tick silent = now - last_heard_;
             if (silent >= sweeper.ticks(2 * cfg.heartbeat.interval)) {
                 auto self = shared_from_this();
                 abort(close_reason::heartbeat);
             } else if (!ping_sent_ && silent >= sweeper.ticks(cfg.heartbeat.interval)) {
                 ping_sent_ = true;
-                transport_.send(ping_frame());
+                push(ping_frame());
             }
             break;
         }
         case phase::closing:
-            if (now - phase_since_ >= sweeper.ticks(cfg.timeouts.handshake)) {
-                auto self = shared_from_this();
-                abort(*close_reason_);
+        case phase::tearing_down:
+            // The close handshake, the flush of what is queued and the wait for the peer's FIN
+            // all end within timeouts.close_ms; then the connection is cut.
+            if (now - phase_since_ >= sweeper.ticks(cfg.timeouts.close)) {
+                auto self = shared_from_this();  // finishing may drop the last other owner
+                ++state_->stats.close_timeouts;
+                abort(close_reason_.value_or(close_reason::close_timeout));
             }
             break;
-        case phase::tearing_down:
         case phase::done:
             break;
     }

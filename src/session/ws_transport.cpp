@@ -1,5 +1,7 @@
 #include <wsgate/session/ws_transport.hpp>
 
+#include <wsgate/session/queue_budget.hpp>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,7 +23,7 @@ constexpr std::size_t queue_keep = 4;
 // How long a closing connection waits for the peer's FIN.
 constexpr std::chrono::seconds linger_time{2};
 // Over TLS: ciphertext made ahead of what the socket took, at most.
-constexpr std::size_t tls_write_ahead = 64 * 1024;
+constexpr std::size_t tls_write_ahead = queue_budget::tls_write_ahead;
 }  // namespace
 
 namespace beast = boost::beast;

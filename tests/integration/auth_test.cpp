@@ -76,7 +76,7 @@ TEST(auth, an_auth_message_turns_an_anonymous_client_into_the_user) {
 }
 
 TEST(auth, without_anonymous_clients_auth_must_come_first) {
-    gateway_process gw(hs256_args({"--auth.anonymous=false", "--timeouts.handshake_ms=1000"}));
+    gateway_process gw(hs256_args({"--auth.anonymous=false", "--timeouts.welcome_ms=1000"}));
     http_client api(gw.api_port());
 
     ws_client good;

@@ -19,13 +19,13 @@ using nlohmann::json;
 std::string payload(int seq) { return std::to_string(seq) + ":" + std::string(32 * 1024, 'x'); }
 
 TEST(slow_consumer, client_that_stops_reading_is_closed_while_others_receive_everything) {
-    // 400 × 32 KiB is far more than the kernel buffers plus the default 1 MiB queue hold for
+    // 400 × 32 KiB is far more than the kernel buffers plus the default 2 MiB queue hold for
     // the stalled client, while the queue leaves the reader room to be scheduled late (the
     // machine may be busy).
     constexpr int event_count = 400;
     // The stalled client reads only after all 400 events went out, which takes seconds in a
     // sanitizer build: give its close handshake that long before the server drops the socket.
-    gateway_process gw({"--timeouts.handshake_ms", "60000"});
+    gateway_process gw({"--timeouts.close_ms", "60000"});
     http_client api(gw.api_port());
     ws_client stalled, reader;
     stalled.set_receive_buffer(16 * 1024);
@@ -52,7 +52,7 @@ TEST(slow_consumer, client_that_stops_reading_is_closed_while_others_receive_eve
     EXPECT_EQ(api.wait_metric("wsgate_slow_consumer_closes_total", 1), 1);
 
     // The close frame waits behind what the kernel already holds for the stalled client: it
-    // arrives once the client reads again (before timeouts.handshake_ms drops the socket).
+    // arrives once the client reads again (before timeouts.close_ms drops the socket).
     const auto end = stalled.read_until_close();
     EXPECT_TRUE(end.close_frame) << end.error.message() << " after " << end.frames.size()
                                  << " events";

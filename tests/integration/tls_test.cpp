@@ -296,7 +296,9 @@ TEST(tls, stalled_wss_client_is_closed_as_a_slow_consumer_while_another_gets_eve
     tls_files files;
     gateway_process gw(files.args() + std::vector<std::string>{
                                           "--server.api_listen", "127.0.0.1:0",
-                                          "--limits.max_queue_bytes", "262144"});
+                                          "--limits.max_queue_bytes", "262144",
+                                          "--limits.max_body_bytes", "65536",
+                                          "--limits.max_batch_events", "10"});
     http_client api(gw.api_port());
     wss_client stalled(files.ca), reader(files.ca, std::chrono::seconds(30));
     stalled.set_receive_buffer(16 * 1024);

@@ -50,6 +50,7 @@ std::vector<std::string> hardened_arguments() {
         "--limits.publish_burst=" + std::to_string(publish_burst),
         "--limits.max_message_bytes=" + std::to_string(max_message_bytes),
         "--timeouts.handshake_ms=" + std::to_string(handshake_ms),
+        "--timeouts.welcome_ms=" + std::to_string(handshake_ms),
     };
 }
 

@@ -146,7 +146,7 @@ TEST_F(security_test, client_without_token_must_authenticate_first) {
     EXPECT_EQ(eager_end.reason, "authentication required");
     EXPECT_TRUE(eager_end.frames.empty());
 
-    // Saying nothing: closed after timeouts.handshake_ms.
+    // Saying nothing: closed after timeouts.welcome_ms.
     const auto silent_end = silent.read_until_close();
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);

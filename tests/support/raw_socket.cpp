@@ -93,6 +93,10 @@ void raw_socket::failed(int error) {
     }
 }
 
+void raw_socket::set_receive_buffer(int bytes) {
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
 std::string raw_socket::end_description() const {
     if (error_ != 0) {
         return std::strerror(error_);

@@ -60,6 +60,9 @@ class raw_socket {
     std::string end_description() const;
     /// Total bytes written so far.
     std::uint64_t bytes_sent() const { return bytes_sent_; }
+    /// Sets SO_RCVBUF (the kernel doubles it): a client that does not read then holds little,
+    /// and what the server sends it stays queued in the server.
+    void set_receive_buffer(int bytes);
 
   private:
     void failed(int error);

@@ -221,13 +221,16 @@ TEST(config, defaults_are_the_documented_values) {
     EXPECT_TRUE(c.auth.api_keys.empty());
     EXPECT_FALSE(c.auth.insecure_dev_user);
     EXPECT_EQ(c.limits.max_message_bytes, 65536u);
-    EXPECT_EQ(c.limits.max_queue_bytes, 1048576u);
+    EXPECT_EQ(c.limits.max_queue_bytes, 2097152u);
     EXPECT_EQ(c.limits.max_subscriptions, 128u);
     EXPECT_EQ(c.limits.max_channel_length, 128u);
     EXPECT_EQ(c.limits.channel_chars, "-_.:@/=");
     EXPECT_EQ(c.limits.max_body_bytes, 1048576u);
     EXPECT_EQ(c.limits.max_batch_events, 1000u);
     EXPECT_EQ(c.timeouts.handshake.count(), 5000);
+    EXPECT_EQ(c.timeouts.welcome.count(), 5000);
+    EXPECT_EQ(c.timeouts.close.count(), 5000);
+    EXPECT_EQ(c.limits.json_max_depth, 64u);
     EXPECT_EQ(c.timeouts.http_idle.count(), 30000);
     EXPECT_EQ(c.heartbeat.interval.count(), 25000);
     EXPECT_EQ(c.shutdown.drain.count(), 10000);
@@ -299,7 +302,7 @@ TEST(config, file_overrides_defaults_with_keys_nested_by_their_dots) {
     EXPECT_EQ(c.limits.channel_chars, "-");
     EXPECT_EQ(c.log.level, "debug");
     EXPECT_EQ(c.auth.api_keys, (std::vector<std::string>{"k1", "k2"}));
-    EXPECT_EQ(c.limits.max_queue_bytes, 1048576u);
+    EXPECT_EQ(c.limits.max_queue_bytes, 2097152u);
 }
 
 TEST(config, empty_file_object_keeps_the_defaults) {
@@ -456,29 +459,39 @@ TEST(config, out_of_range_value_names_the_key_and_the_range) {
 TEST(config, integer_ranges_include_both_bounds) {
     struct bounds {
         std::string key, min, max, below, above;
+        std::vector<std::string> with;  ///< other keys the bounds need (max_queue_bytes' rule)
     };
+    const std::vector<std::string> small_publish = {"--limits.max_body_bytes", "1024",
+                                                    "--limits.max_batch_events", "1"};
+    const std::vector<std::string> big_queue = {"--limits.max_queue_bytes", "1073741824"};
     const std::vector<bounds> all = {
-        {"limits.max_message_bytes", "256", "67108864", "255", "67108865"},
-        {"limits.max_queue_bytes", "1024", "1073741824", "1023", "1073741825"},
-        {"limits.max_subscriptions", "1", "100000", "0", "100001"},
-        {"limits.max_channel_length", "1", "1024", "0", "1025"},
-        {"limits.max_body_bytes", "1024", "268435456", "1023", "268435457"},
-        {"limits.max_batch_events", "1", "100000", "0", "100001"},
-        {"timeouts.handshake_ms", "100", "600000", "99", "600001"},
-        {"timeouts.http_idle_ms", "100", "3600000", "99", "3600001"},
-        {"heartbeat.interval_ms", "100", "3600000", "99", "3600001"},
-        {"shutdown.drain_ms", "0", "600000", "", "600001"},
-        {"shutdown.reconnect_max_ms", "0", "3600000", "", "3600001"},
+        {"limits.max_message_bytes", "256", "67108864", "255", "67108865", {}},
+        {"limits.max_queue_bytes", "4096", "1073741824", "4095", "1073741825", small_publish},
+        {"limits.max_subscriptions", "1", "100000", "0", "100001", {}},
+        {"limits.max_channel_length", "1", "1024", "0", "1025", {}},
+        {"limits.max_body_bytes", "1024", "268435456", "1023", "268435457", big_queue},
+        {"limits.max_batch_events", "1", "100000", "0", "100001", big_queue},
+        {"limits.json_max_depth", "1", "1000", "0", "1001", {}},
+        {"timeouts.handshake_ms", "100", "600000", "99", "600001", {}},
+        {"timeouts.welcome_ms", "100", "600000", "99", "600001", {}},
+        {"timeouts.close_ms", "100", "600000", "99", "600001", {}},
+        {"timeouts.http_idle_ms", "100", "3600000", "99", "3600001", {}},
+        {"heartbeat.interval_ms", "100", "3600000", "99", "3600001", {}},
+        {"shutdown.drain_ms", "0", "600000", "", "600001", {}},
+        {"shutdown.reconnect_max_ms", "0", "3600000", "", "3600001", {}},
     };
     for (const auto& b : all) {
         SCOPED_TRACE(b.key);
         auto range = b.min + " and " + b.max;
-        EXPECT_EQ(error_of({"--" + b.key, b.min}), "(no error)");
-        EXPECT_EQ(error_of({"--" + b.key, b.max}), "(no error)");
-        EXPECT_EQ(error_of({"--" + b.key, b.below}),
-                  range_error(b.key, range, '"' + b.below + '"'));
-        EXPECT_EQ(error_of({"--" + b.key, b.above}),
-                  range_error(b.key, range, '"' + b.above + '"'));
+        auto args = [&b](const std::string& value) {
+            std::vector<std::string> a{"--" + b.key, value};
+            a.insert(a.end(), b.with.begin(), b.with.end());
+            return a;
+        };
+        EXPECT_EQ(error_of(args(b.min)), "(no error)");
+        EXPECT_EQ(error_of(args(b.max)), "(no error)");
+        EXPECT_EQ(error_of(args(b.below)), range_error(b.key, range, '"' + b.below + '"'));
+        EXPECT_EQ(error_of(args(b.above)), range_error(b.key, range, '"' + b.above + '"'));
     }
 }
 
@@ -750,4 +763,22 @@ TEST(config, rate_limits_are_read_as_integers) {
     EXPECT_EQ(c.limits.publish_rate, 50);
     EXPECT_EQ(c.limits.max_connections_per_ip, 0u);
     EXPECT_EQ(error_of({"--limits.message_rate=0"}).rfind("limits.message_rate: must be", 0), 0u);
+}
+
+// An event at the REST body limit used to be accepted with 202 and then close every
+// uncompressed subscriber: the queue bound equalled the body limit and the frame header tipped
+// it over. A queue that cannot hold what one accepted publish makes is refused at start.
+TEST(config, queue_bound_must_hold_everything_one_accepted_publish_makes) {
+    // Defaults: 1 MiB bodies, 1000 events a batch, 128 bytes of frame each.
+    EXPECT_EQ(error_of({"--limits.max_queue_bytes", "1048576"}),
+              "limits.max_queue_bytes: must be at least 1176576 (limits.max_body_bytes, plus 128 "
+              "bytes of frame for each of limits.max_batch_events), or a publish the API accepts "
+              "could close every client that receives it; got 1048576");
+    EXPECT_EQ(error_of({"--limits.max_queue_bytes", "1176576"}), "(no error)");
+    EXPECT_EQ(error_of({"--limits.max_queue_bytes", "1176575"}).substr(0, 48),
+              "limits.max_queue_bytes: must be at least 1176576");
+    // A smaller body limit makes room for a smaller queue.
+    EXPECT_EQ(error_of({"--limits.max_queue_bytes", "300000", "--limits.max_body_bytes",
+                        "65536", "--limits.max_batch_events", "100"}),
+              "(no error)");
 }

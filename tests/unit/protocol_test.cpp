@@ -1,6 +1,7 @@
 #include <wsgate/protocol/client_message.hpp>
 #include <wsgate/protocol/frame.hpp>
 #include <wsgate/protocol/server_message.hpp>
+#include <wsgate/session/queue_budget.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -260,4 +261,37 @@ TEST(protocol, a_field_given_twice_is_refused) {
     const auto bad = parse_bad(R"({"type":"subscribe","channel":"a","channel":"b"})");
     EXPECT_EQ(bad.code, client_error::invalid_json);
     EXPECT_FALSE(bad.too_deep);
+}
+
+// queue_budget::event_frame_overhead is what max_queue_bytes must allow per event of a batch
+// beyond its body: the frame of the smallest publish item that makes it may not be longer.
+TEST(protocol, an_event_frame_exceeds_its_publish_item_by_at_most_the_budgeted_overhead) {
+    const std::string channel(128, 'c'), event(128, 'e'), service(64, 's');
+    const std::string id = std::string(32, 'i') + ":18446744073709551615";  // longest event id
+    const auto frame_size = [](const std::string& payload) {
+        return make_text_frame(payload)->size();
+    };
+    struct item_and_frame {
+        std::string item, frame;
+    };
+    const item_and_frame cases[] = {
+        // data omitted: the frame says "data":null.
+        {R"({"channel":")" + channel + R"(","event":")" + event + R"("})",
+         event_message(channel, event, id, "null")},
+        {R"({"user":"u","event":")" + event + R"("})", event_message("", event, id, "null")},
+        {R"({"broadcast":true,"event":")" + event + R"("})", event_message("", event, id, "null")},
+        {R"({"connection":"c","service":")" + service + R"("})", service_message(service, "null")},
+        {R"({"reply_to":{"connection":"c","id":1},"service":")" + service + R"("})",
+         reply_message("1", service, "null")},
+    };
+    for (const auto& c : cases) {
+        EXPECT_LE(frame_size(c.frame), c.item.size() + queue_budget::event_frame_overhead)
+            << c.item;
+        // The same holds with data, which both carry byte for byte.
+        const std::string data(70000, '1');
+        auto with_data = c.item;
+        with_data.insert(with_data.size() - 1, ",\"data\":" + data);
+        EXPECT_LE(frame_size(c.frame.substr(0, c.frame.size() - 5) + data + "}"),
+                  with_data.size() + queue_budget::event_frame_overhead);
+    }
 }

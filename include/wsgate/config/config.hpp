@@ -84,7 +84,9 @@ struct config {
 
     struct limits_section {
         std::size_t max_message_bytes = 64 * 1024;
-        std::size_t max_queue_bytes = 1024 * 1024;
+        /// A client's backlog (bytes queued and not yet taken by its socket, before the message
+        /// at hand) beyond which it is closed as a slow consumer.
+        std::size_t max_queue_bytes = 2 * 1024 * 1024;
         std::size_t max_subscriptions = 128;
         std::size_t max_channel_length = 128;
         std::string channel_chars = "-_.:@/=";
@@ -100,8 +102,11 @@ struct config {
         double publish_burst = 1000;
     } limits;
 
+    /// The deadline of each phase of a connection (docs/protocol.md, "Deadlines").
     struct timeouts_section {
-        std::chrono::milliseconds handshake{5000};
+        std::chrono::milliseconds handshake{5000};  ///< HTTP request (and TLS) until the upgrade
+        std::chrono::milliseconds welcome{5000};    ///< upgrade until the welcome (auth, bus)
+        std::chrono::milliseconds close{5000};      ///< close frame queued until the socket closes
         std::chrono::milliseconds http_idle{30000};
     } timeouts;
 

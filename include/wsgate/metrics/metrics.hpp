@@ -11,8 +11,9 @@ namespace wsgate {
 
 /// Why the gateway closed (or saw close) a client connection; a label of wsgate_closes_total.
 enum class close_reason { client, shutdown, slow_consumer, binary, too_big, bad_utf8, heartbeat,
-                          error, rate_limit, auth_required, auth_failed, token_expired };
-inline constexpr std::size_t close_reason_count = 12;
+                          error, rate_limit, auth_required, auth_failed, token_expired,
+                          not_confirmed, close_timeout };
+inline constexpr std::size_t close_reason_count = 14;
 const char* to_string(close_reason r);
 
 /// Gauges read from the hub at scrape time.
@@ -48,6 +49,7 @@ struct metrics {
     std::uint64_t bytes_sent = 0;
     std::uint64_t writes = 0;            ///< write system calls to clients (frames leave gathered)
     std::uint64_t slow_consumer_closes = 0;
+    std::uint64_t close_timeouts = 0;    ///< connections cut when timeouts.close_ms passed
     std::uint64_t tls_reloads = 0;       ///< TLS certificates reloaded (SIGHUP)
     std::array<std::uint64_t, close_reason_count> closes{};
     std::map<std::pair<std::string, std::string>, std::uint64_t> errors;  ///< (source, code)

@@ -115,8 +115,13 @@ private:
     void reject(protocol::client_error code, const std::string& message,
                 const std::optional<std::string>& id);
     void send(const std::string& json);
+    /// Sends the welcome (once): the connection is open for requests.
+    void welcome();
     /// Queues a text frame, compressed when the client negotiated permessage-deflate.
     void queue(const frame_ptr& frame);
+    /// Queues any frame but the close frame, unless the client is behind by more than
+    /// limits.max_queue_bytes: then it is closed as a slow consumer instead.
+    void push(frame_ptr frame);
     /// The client broke the protocol (or sent its close frame): answer with a close frame
     /// unless one went already, then flush and end the connection.
     void fail(close_reason why, std::uint16_t code, std::string_view reason);
@@ -143,9 +148,11 @@ private:
     std::optional<close_reason> close_reason_;  ///< set when the connection starts to close
     session_sweeper::tick last_heard_ = 0;      ///< when the client last sent anything
     session_sweeper::tick phase_since_ = 0;     ///< when the current phase began
+    session_sweeper::tick opened_at_ = 0;       ///< when the upgrade request was answered
     phase phase_ = phase::opening;
     std::uint8_t deflate_bits_ = 0;  ///< server window of permessage-deflate; 0: not negotiated
     bool ping_sent_ = false;         ///< a heartbeat ping is unanswered
+    bool welcomed_ = false;          ///< the welcome was sent
     bool read_pending_ = false;
     bool registered_ = false;
 };
