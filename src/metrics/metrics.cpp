@@ -108,7 +108,7 @@ std::string render_prometheus(const metrics& m, const hub_gauges& g) {
     x.single("wsgate_writes_total", "counter",
              "Socket writes to clients; each carries every frame queued at the time.", m.writes);
     x.single("wsgate_slow_consumer_closes_total", "counter",
-             "Clients closed because their queue passed limits.max_queue_bytes.",
+             "Clients closed because their backlog passed limits.max_queue_bytes.",
              m.slow_consumer_closes);
     x.single("wsgate_close_timeouts_total", "counter",
              "Connections cut because closing took longer than timeouts.close_ms.",
