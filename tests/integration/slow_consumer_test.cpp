@@ -19,10 +19,11 @@ using nlohmann::json;
 std::string payload(int seq) { return std::to_string(seq) + ":" + std::string(32 * 1024, 'x'); }
 
 TEST(slow_consumer, client_that_stops_reading_is_closed_while_others_receive_everything) {
-    // 400 × 32 KiB is far more than the kernel buffers plus the default 2 MiB queue hold for
-    // the stalled client, while the queue leaves the reader room to be scheduled late (the
-    // machine may be busy).
+    // 400 × 32 KiB is far more than the kernel buffers plus the default 2 MiB budget hold for
+    // the stalled client. The publisher stays at most `window` events (1 MiB) ahead of the
+    // reader, so the reader keeps within its budget however late a busy machine runs it.
     constexpr int event_count = 400;
+    constexpr int window = 32;
     // The stalled client reads only after all 400 events went out, which takes seconds in a
     // sanitizer build: give its close handshake that long before the server drops the socket.
     gateway_process gw({"--timeouts.close_ms", "60000"});
@@ -38,6 +39,7 @@ TEST(slow_consumer, client_that_stops_reading_is_closed_while_others_receive_eve
     {
         background_reader reading(reader, event_count);
         for (int seq = 0; seq < event_count; ++seq) {
+            ASSERT_TRUE(reading.wait_for(seq > window ? seq - window : 0)) << "reader stuck";
             ids.push_back(api.publish_ok(channel_event("firehose", "chunk", payload(seq))));
         }
         const auto frames = reading.join();

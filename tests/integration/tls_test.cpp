@@ -311,8 +311,11 @@ TEST(tls, stalled_wss_client_is_closed_as_a_slow_consumer_while_another_gets_eve
     std::vector<std::string> ids;
     {
         background_reader reading(reader, event_count);
-        for (int seq = 0; seq < event_count; ++seq)
+        // At most 4 events (128 KiB) ahead of the reader, which has the same 256 KiB budget.
+        for (int seq = 0; seq < event_count; ++seq) {
+            ASSERT_TRUE(reading.wait_for(seq > 4 ? seq - 4 : 0)) << "reader stuck";
             ids.push_back(api.publish_ok(channel_event("firehose", std::to_string(seq), chunk)));
+        }
         const auto frames = reading.join();
         ASSERT_EQ(frames.size(), static_cast<std::size_t>(event_count));
         for (int seq = 0; seq < event_count; ++seq)
