@@ -6,7 +6,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <wsgate/auth/subscribe_checker.hpp>
 #include <wsgate/protocol/server_message.hpp>
 #include <wsgate/session/ws_handshake.hpp>
 
@@ -31,15 +30,6 @@ const frame_ptr& ping_frame() {
     static const frame_ptr ping = make_frame(ws_opcode::ping, {});
     return ping;
 }
-// Subscribes one client may have waiting for the subscribe-check webhook.
-constexpr std::uint32_t max_pending_checks = 8;
-
-// Close codes of the authentication rules (docs/protocol.md).
-constexpr std::uint16_t close_code_auth_required = 4001;
-constexpr std::uint16_t close_code_auth_failed = 4002;
-constexpr std::uint16_t close_code_token_expired = 4003;
-// Tokens valid for longer are treated as valid for this long (ten years).
-constexpr std::int64_t max_token_lifetime_s = 10LL * 365 * 24 * 3600;
 
 close_reason reason_for(const beast::error_code& ec) {
     if (ec == net::error::eof || ec == net::error::connection_reset) return close_reason::client;
@@ -63,7 +53,10 @@ public:
 
     void on_message(ws_opcode opcode, std::string_view payload) override {
         if (s_.close_reason_) return;  // closing: requests are no longer answered
-        if (opcode == ws_opcode::text) return s_.handle_request(payload);
+        if (opcode == ws_opcode::text) {
+            if (s_.within_rate()) s_.requests_.handle(payload);
+            return;
+        }
         s_.close(close_reason::binary, close_code::unsupported_data,
                  "binary frames are not supported");
     }
@@ -94,10 +87,9 @@ ws_session::ws_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state
       parser_(state->cfg.limits.max_message_bytes),
       state_(std::move(state)),
       id_(state_->next_connection_id()),
-      user_(std::move(client.user)),
-      claims_(std::move(client.claims)),
-      expires_at_(client.expires_at),
-      must_authenticate_(client.must_authenticate),
+      requests_(*this, *state_,
+                {std::move(client.user), std::move(client.claims), client.expires_at,
+                 client.must_authenticate}),
       slot_(std::move(client.slot)),
       messages_(state_->cfg.limits.message_rate, state_->cfg.limits.message_burst,
                 token_bucket::clock::now()) {}
@@ -128,19 +120,19 @@ void ws_session::start(beast::http::request<beast::http::string_body> request) {
 }
 
 void ws_session::on_accept() {
-    state_->clients.add(*this, id_, user_);
+    state_->clients.add(*this, id_, requests_.user());
     registered_ = true;
     ++state_->stats.connections_accepted;
-    spdlog::debug("ws {}: open (user '{}'{})", id_, user_,
+    spdlog::debug("ws {}: open (user '{}'{})", id_, requests_.user(),
                   deflate_bits_ != 0 ? ", permessage-deflate" : "");
     if (state_->draining) go_away(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
-    if (must_authenticate_) {
+    requests_.opened();
+    if (requests_.must_authenticate()) {
         // No welcome before an `auth`, which must come within timeouts.welcome_ms.
         phase_ = phase::open;
         phase_since_ = last_heard_ = state_->sweeper.now();
         return do_read();
     }
-    arm_expiry();
     // Welcome a user once events for the user reach this instance; then start reading.
     auto welcome = [](ws_session& self) {
         // Closed meanwhile (the welcome deadline): close() started reading already.
@@ -150,8 +142,8 @@ void ws_session::on_accept() {
         self.phase_since_ = self.last_heard_ = self.state_->sweeper.now();
         self.do_read();
     };
-    if (user_.empty()) return welcome(*this);
-    after_subscribed(hub::user_topic(user_), welcome);
+    if (requests_.user().empty()) return welcome(*this);
+    after_subscribed(hub::user_topic(requests_.user()), welcome);
 }
 
 void ws_session::after_subscribed(const std::string& topic,
@@ -201,12 +193,6 @@ void ws_session::on_read(beast::error_code ec) {
     do_read();
 }
 
-void ws_session::reject(protocol::client_error code, const std::string& message,
-                        const std::optional<std::string>& id) {
-    state_->stats.count_error("ws", protocol::to_string(code));
-    send(protocol::error_message(id, protocol::to_string(code), message));
-}
-
 bool ws_session::within_rate() {
     const auto now = token_bucket::clock::now();
     if (messages_.try_take(now)) {
@@ -229,202 +215,12 @@ bool ws_session::within_rate() {
     return false;
 }
 
-void ws_session::handle_request(std::string_view text) {
-    using protocol::client_error;
-    auto& hub = state_->clients;
-    if (!within_rate()) return;
-    auto parsed =
-        protocol::parse_client_message(text, state_->names, state_->cfg.limits.json_max_depth);
-    if (auto* err = std::get_if<protocol::request_error>(&parsed)) {
-        if (err->too_deep) state_->stats.count_too_deep("ws");
-        return reject(err->code, err->message, err->id);
-    }
-
-    const auto& req = std::get<protocol::client_request>(parsed);
-    if (must_authenticate_ && req.type != protocol::request_type::auth)
-        return close(close_reason::auth_required, close_code_auth_required,
-                     "authentication required");
-    switch (req.type) {
-        case protocol::request_type::ping:
-            return send(protocol::pong_message(req.id));
-        case protocol::request_type::subscribe:
-            return subscribe(req);
-        case protocol::request_type::unsubscribe:
-            if (!hub.unsubscribe(*this, req.channel))
-                return reject(client_error::not_subscribed, "not subscribed to " + req.channel,
-                              req.id);
-            return send(protocol::ack_message(req.id));
-        case protocol::request_type::send:
-            return forward(req);
-        case protocol::request_type::publish:
-            return publish(req);
-        case protocol::request_type::auth:
-        case protocol::request_type::refresh:
-            return authenticate(req);
-    }
-}
-
-void ws_session::authenticate(const protocol::client_request& req) {
-    using protocol::client_error;
-    if (!state_->tokens)
-        return reject(client_error::unauthorized, "this server does not take tokens", req.id);
-    auto verified = state_->verify_token(req.token);
-    if (auto* err = std::get_if<auth::jwt_error>(&verified)) {
-        state_->stats.count_error("auth", auth::to_string(err->code));
-        if (must_authenticate_)
-            return close(close_reason::auth_failed, close_code_auth_failed,
-                         std::string("authentication failed: ") + auth::to_string(err->code));
-        return reject(client_error::unauthorized,
-                      std::string("token refused (") + auth::to_string(err->code) +
-                          "): " + err->message,
-                      req.id);
-    }
-    auto& who = std::get<auth::jwt_identity>(verified);
-    if (req.type == protocol::request_type::refresh && user_.empty())
-        return reject(client_error::unauthorized, "nothing to refresh: send auth first", req.id);
-    if (!user_.empty() && who.subject != user_)
-        return reject(client_error::forbidden,
-                      "the token is for another user; a connection keeps its user", req.id);
-    claims_ = std::move(who.channels);
-    expires_at_ = who.expires_at;
-    arm_expiry();
-    if (!user_.empty()) return send(protocol::ack_message(req.id));  // a refresh
-
-    // The client becomes the user: it answers once events for the user reach this instance.
-    user_ = std::move(who.subject);
-    state_->clients.set_user(*this, user_);
-    const bool first = must_authenticate_;
-    must_authenticate_ = false;
-    after_subscribed(hub::user_topic(user_), [first, id = req.id](ws_session& self) {
-        if (first)
-            self.welcome();
-        else
-            self.send(protocol::ack_message(id));
-    });
-}
-
-void ws_session::subscribe(const protocol::client_request& req) {
-    using protocol::client_error;
-    const auto verdict = state_->channels.decide(auth::action::subscribe, req.channel, identity());
-    if (!verdict.allowed) return reject(client_error::forbidden, verdict.reason, req.id);
-    if (!verdict.needs_check || !state_->subscribe_check) return join(req.channel, req.id);
-    if (pending_checks_ >= max_pending_checks)
-        return reject(client_error::rate_limited,
-                      "at most " + std::to_string(max_pending_checks) +
-                          " subscriptions may wait for their check at once",
-                      req.id);
-    ++pending_checks_;
-    state_->subscribe_check->check(
-        id_, user_, req.channel,
-        [weak = weak_from_this(), channel = req.channel, id = req.id](bool allowed,
-                                                                       std::string reason) {
-            auto self = std::static_pointer_cast<ws_session>(weak.lock());
-            if (!self) return;
-            --self->pending_checks_;
-            if (self->close_reason_ || !self->registered_) return;
-            if (!allowed) return self->reject(client_error::forbidden, reason, id);
-            self->join(channel, id);
-        });
-}
-
-void ws_session::join(const std::string& channel, const std::optional<std::string>& id) {
-    const auto max = state_->cfg.limits.max_subscriptions;
-    if (state_->clients.subscribe(*this, channel, max) == hub::subscribe_result::limit_reached)
-        return reject(protocol::client_error::too_many_subscriptions,
-                      "at most " + std::to_string(max) + " subscriptions per connection", id);
-    // The ack promises every event published after it: wait until the bus (Redis) has the
-    // channel's subscription in force.
-    after_subscribed(hub::channel_topic(channel),
-                     [id](ws_session& self) { self.send(protocol::ack_message(id)); });
-}
-
-void ws_session::publish(const protocol::client_request& req) {
-    using protocol::client_error;
-    const auto verdict = state_->channels.decide(auth::action::publish, req.channel, identity());
-    if (!verdict.allowed) return reject(client_error::forbidden, verdict.reason, req.id);
-    if (state_->events == nullptr)
-        return reject(client_error::service_unavailable, "the event bus is not available",
-                      req.id);
-    envelope e;
-    e.kind = target_kind::channel;
-    e.target = req.channel;
-    e.event = req.event;
-    e.data = req.data;
-    state_->stamp(e);
-    state_->events->publish(e, [weak = weak_from_this(), id = req.id](bool accepted) {
-        auto self = std::static_pointer_cast<ws_session>(weak.lock());
-        if (!self || self->close_reason_) return;
-        if (!accepted)
-            return self->reject(client_error::service_unavailable,
-                                "the event bus is not available; retry later", id);
-        ++self->state_->stats.events_published;
-        self->send(protocol::ack_message(id));
-    });
-}
-
-void ws_session::close_after(std::chrono::milliseconds delay, close_reason why,
-                             std::uint16_t code, std::string text) {
-    if (!auth_timer_) auth_timer_ = std::make_unique<net::steady_timer>(transport_.get_executor());
-    auth_timer_->expires_after(delay);
-    auth_timer_->async_wait([weak = weak_from_this(), why, code, text = std::move(text)](
-                                beast::error_code ec) {
-        auto self = std::static_pointer_cast<ws_session>(weak.lock());
-        if (ec || !self) return;
-        self->close(why, code, text);
-    });
-}
-
-void ws_session::arm_expiry() {
-    if (!expires_at_) {
-        if (auth_timer_) auth_timer_->cancel();
-        return;
-    }
-    // Valid until exp + leeway (the verifier's rule); closed then unless refreshed.
-    using namespace std::chrono;
-    const auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch());
-    // Far-future expiries are capped, so the arithmetic cannot overflow.
-    const auto exp = std::min<std::int64_t>(*expires_at_, duration_cast<seconds>(now).count() +
-                                                              max_token_lifetime_s);
-    const auto end = duration_cast<milliseconds>(seconds(exp) + state_->cfg.auth.jwt.leeway);
-    close_after(std::max(milliseconds(0), end - now),
-                close_reason::token_expired, close_code_token_expired, "token expired");
-}
-
-void ws_session::forward(const protocol::client_request& req) {
-    using protocol::client_error;
-    auto found = state_->services.find(req.service);
-    if (found == state_->services.end())
-        return reject(client_error::unknown_service, "no service named '" + req.service + "'",
-                      req.id);
-    service& target = *found->second;
-    const auto& cfg = target.config();
-    if (cfg.users_only && user_.empty())
-        return reject(client_error::forbidden, req.service + " takes messages from users only",
-                      req.id);
-    if (req.data.size() > cfg.max_bytes)
-        return reject(client_error::too_large,
-                      req.service + " takes at most " + std::to_string(cfg.max_bytes) + " bytes",
-                      req.id);
-    target.forward({id_, user_, req.id, req.data},
-                   [weak = weak_from_this(), id = req.id, name = req.service](service_result r) {
-                       auto self = std::static_pointer_cast<ws_session>(weak.lock());
-                       if (!self || self->close_reason_) return;
-                       if (r.what == service_result::outcome::failed) {
-                           if (r.too_deep) self->state_->stats.count_too_deep("service");
-                           return self->reject(r.error, r.message, id);
-                       }
-                       self->send(protocol::ack_message(id));
-                       if (r.what == service_result::outcome::replied)
-                           self->send(protocol::reply_message(id.value_or("null"), name, r.reply));
-                   });
-}
-
 void ws_session::send(const std::string& json) { queue(make_text_frame(json)); }
 
 void ws_session::welcome() {
     if (welcomed_ || close_reason_) return;
     welcomed_ = true;
-    send(protocol::welcome_message(id_, user_, state_->cfg.heartbeat.interval));
+    send(protocol::welcome_message(id_, requests_.user(), state_->cfg.heartbeat.interval));
 }
 
 void ws_session::queue(const frame_ptr& frame) {
@@ -514,8 +310,8 @@ void ws_session::on_sweep(session_sweeper::tick now) {
         case phase::open: {
             if (!welcomed_ && now - opened_at_ >= sweeper.ticks(cfg.timeouts.welcome)) {
                 // No auth came, or the bus did not confirm the user it named.
-                if (must_authenticate_)
-                    close(close_reason::auth_required, close_code_auth_required,
+                if (requests_.must_authenticate())
+                    close(close_reason::auth_required, close_code::auth_required,
                           "authentication required");
                 else
                     close(close_reason::not_confirmed, close_code::try_again_later,
@@ -560,8 +356,7 @@ void ws_session::finish(beast::error_code ec) {
     state_->clients.remove(*this);
     registered_ = false;
     if (go_away_timer_) go_away_timer_->cancel();
-    if (auth_timer_) auth_timer_->cancel();
-    for (auto& [name, svc] : state_->services) svc->client_left(id_);
+    requests_.closed();
 }
 
 }  // namespace wsgate

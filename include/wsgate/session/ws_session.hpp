@@ -14,13 +14,12 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <wsgate/app/shared_state.hpp>
-#include <wsgate/auth/channel_policy.hpp>
 #include <wsgate/hub/subscriber.hpp>
 #include <wsgate/limits/token_bucket.hpp>
+#include <wsgate/session/client_requests.hpp>
 #include <wsgate/session/session_sweeper.hpp>
 #include <wsgate/session/ws_frame_parser.hpp>
 #include <wsgate/session/ws_transport.hpp>
-#include <wsgate/upstream/service.hpp>
 
 namespace wsgate {
 
@@ -46,8 +45,10 @@ inline constexpr std::uint16_t too_big = 1009;
 inline constexpr std::uint16_t try_again_later = 1013;
 }  // namespace close_code
 
-/// One client WebSocket connection: accepts the upgrade, reads and answers requests, and queues
-/// events from the hub. Lives as long as its read loop; one io_context thread, no locks.
+/// One client WebSocket connection's life: accepts the upgrade, reads frames, queues what goes
+/// out (events from the hub, answers), keeps the rate, the queue budget and each phase's
+/// deadline, and closes. What the client's text messages ask for is client_requests' job.
+/// Lives as long as its read loop; one io_context thread, no locks.
 ///
 /// The WebSocket layer is wsgate's own (RFC 6455, and RFC 7692 permessage-deflate without
 /// context takeover): the handshake and frame parsing are I/O-free (ws_handshake,
@@ -77,6 +78,21 @@ public:
     /// wsgate_closes_total counts. A no-op once a close has begun.
     void close(close_reason why, std::uint16_t code, std::string_view reason = {});
 
+    // ---- for client_requests: the connection as its requests see it ----
+
+    const std::string& id() const { return id_; }
+    /// A close has begun: requests are no longer answered.
+    bool closing() const { return close_reason_.has_value(); }
+    /// Registered in the hub (from the upgrade until the connection ends).
+    bool registered() const { return registered_; }
+    boost::asio::any_io_executor get_executor() { return transport_.get_executor(); }
+    /// Queues a JSON text frame for the client.
+    void send(const std::string& json);
+    /// Sends the welcome (once): the connection is open for requests.
+    void welcome();
+    /// Runs `then` once the bus delivers `topic` here (unless the session is gone by then).
+    void after_subscribed(const std::string& topic, std::function<void(ws_session&)> then);
+
 private:
     class frame_sink;
     friend class frame_sink;
@@ -92,31 +108,8 @@ private:
     void on_accept();
     void do_read();
     void on_read(boost::beast::error_code ec);
-    void handle_request(std::string_view text);
     /// Takes a token for one client message; false when the message must be refused.
     bool within_rate();
-    /// Runs `then` once the bus delivers `topic` here (unless the session is gone by then).
-    void after_subscribed(const std::string& topic, std::function<void(ws_session&)> then);
-    /// A `send` to a backend service.
-    void forward(const protocol::client_request& req);
-    /// `auth` and `refresh`: a token that identifies the client or extends its time.
-    void authenticate(const protocol::client_request& req);
-    /// A `subscribe` the channel rules (and, when they say so, the webhook) allow.
-    void subscribe(const protocol::client_request& req);
-    void join(const std::string& channel, const std::optional<std::string>& id);
-    /// A client's `publish` to a channel, when a rule allows it.
-    void publish(const protocol::client_request& req);
-    auth::client_identity identity() const { return {user_, claims_}; }
-    /// Closes the connection with `code`/`text` after `delay` (the auth deadline, the token's
-    /// expiry); replaces any earlier such timer.
-    void close_after(std::chrono::milliseconds delay, close_reason why, std::uint16_t code,
-                     std::string text);
-    void arm_expiry();
-    void reject(protocol::client_error code, const std::string& message,
-                const std::optional<std::string>& id);
-    void send(const std::string& json);
-    /// Sends the welcome (once): the connection is open for requests.
-    void welcome();
     /// Queues a text frame, compressed when the client negotiated permessage-deflate.
     void queue(const frame_ptr& frame);
     /// Queues any frame but the close frame, unless the client is behind by more than
@@ -135,13 +128,8 @@ private:
     ws_frame_parser parser_;
     std::shared_ptr<shared_state> state_;
     std::string id_;
-    std::string user_;
     std::unique_ptr<boost::asio::steady_timer> go_away_timer_;
-    std::vector<std::string> claims_;        ///< channel patterns the client's token grants
-    std::optional<std::int64_t> expires_at_;  ///< the token's exp (Unix seconds)
-    bool must_authenticate_ = false;
-    std::unique_ptr<boost::asio::steady_timer> auth_timer_;  ///< only for clients that need it
-    std::uint32_t pending_checks_ = 0;  ///< subscribes waiting for the subscribe-check webhook
+    client_requests requests_;
     connection_slot slot_;
     token_bucket messages_;        ///< the client's message rate
     std::uint32_t refused_ = 0;    ///< messages refused since the client was last within its rate
