@@ -11,7 +11,8 @@ packages=(
   zlib1g-dev libsimdjson-dev
 )
 case "${1:-}" in
-  --test) packages+=(libgtest-dev libgmock-dev redis-server redis-tools haproxy docker-compose) ;;
+  --test) packages+=(libgtest-dev libgmock-dev redis-server redis-tools haproxy docker-compose
+                     shellcheck) ;;
   # libclang-rt-14-dev holds libclang_rt.fuzzer and the ASan/UBSan runtimes; llvm-14 the symbolizer.
   --fuzz) packages+=(clang-14 libclang-rt-14-dev llvm-14) ;;
 esac
