@@ -110,6 +110,8 @@ for _ in $(seq "$runs"); do
     measure fanout_1k_batch50 --subscribers 1000 --events 5000 --batch 50
     measure fanout_1k_pipelined --subscribers 1000 --events 5000 --inflight 8 --api-connections 2
     measure fanout_10k_single --subscribers 10000 --events 100
+    # Events near the REST body limit: what parsing and passing data through costs.
+    measure fanout_1mb_events --subscribers 1 --events 300 --size 1000000
     measure latency_1k_20ps --subscribers 1000 --events 100 --rate 20
     measure idle_5k --mode idle --connections 5000
     measure idle_15k --mode idle --connections 15000
