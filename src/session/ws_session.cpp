@@ -102,8 +102,10 @@ ws_session::~ws_session() {
     if (registered_) state_->clients.remove(*this);
 }
 
-void ws_session::start(beast::http::request<beast::http::string_body> request) {
+void ws_session::start(beast::http::request<beast::http::string_body> request,
+                       std::string_view early_input) {
     transport_.set_owner(weak_from_this());
+    transport_.unread(early_input);
     auto handshake = accept_ws_handshake(request, {state_->cfg.websocket.permessage_deflate});
     transport_.send(std::make_shared<const wire_frame>(std::move(handshake.response)));
     if (!handshake.accepted) {
