@@ -41,7 +41,7 @@ std::optional<request_target> parse_request_target(std::string_view target) {
     if (target == "*") return request_target{target, {}};
     // Origin form starts with "/"; anything else must be an absolute URI ("http://host/ws").
     auto url = !target.empty() && target.front() == '/' ? boost::urls::parse_origin_form(target)
-                                                       : boost::urls::parse_absolute_uri(target);
+                                                        : boost::urls::parse_absolute_uri(target);
     if (!url) return std::nullopt;
     std::string_view path(url->encoded_path().data(), url->encoded_path().size());
     if (path.empty()) path = "/";  // "http://host" and "http://host?x" ask for "/"
