@@ -13,6 +13,7 @@
 #include "expectations.hpp"
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "jwt_mint.hpp"
 #include "raw_socket.hpp"
 #include "raw_ws_client.hpp"
 #include "test_io.hpp"
@@ -484,6 +485,39 @@ TEST(ws_handshake_wire, frames_sent_with_the_upgrade_request_are_not_lost) {
     ASSERT_EQ(three.size(), 3u);
     EXPECT_EQ(json::parse(three[1].payload, nullptr, false).value("id", 0), 1);
     EXPECT_EQ(json::parse(three[2].payload, nullptr, false).value("id", 0), 2);
+}
+
+TEST(ws_handshake_wire, early_frames_wait_for_a_users_welcome_or_are_the_auth_that_must_come_first) {
+    const std::string ping = client_frame(opcode::text, R"({"type":"ping","id":3})");
+    {
+        // A user's welcome waits until the bus delivers to the user: the frame waits too.
+        gateway_process gw({"--auth.insecure_dev_user=true"});
+        raw_socket socket(gw.public_port());
+        ASSERT_EQ(answer_to(socket, upgrade_request(gw.public_port(), "/ws?user=bob") + ping).status,
+                  101u);
+        const auto got = frames(socket, 2);
+        ASSERT_EQ(got.size(), 2u);
+        EXPECT_EQ(json::parse(got[0].payload, nullptr, false).value("user", ""), "bob");
+        EXPECT_EQ(type_of(got[1]), "pong");
+    }
+    // Without anonymous clients the gateway reads at once: the early frame is the `auth`.
+    const std::string secret = "an HS256 secret of at least 32 bytes!";
+    gateway_process gw({"--auth.jwt.algorithm=HS256", "--auth.jwt.secret=" + secret,
+                        "--auth.anonymous=false"});
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const std::string token = mint_hs256(secret, {{"sub", "carol"}, {"exp", now + 600}});
+    const json auth{{"type", "auth"}, {"token", token}, {"id", 1}};
+    raw_socket socket(gw.public_port());
+    ASSERT_EQ(answer_to(socket, upgrade_request(gw.public_port()) +
+                                    client_frame(opcode::text, auth.dump()))
+                  .status,
+              101u);
+    const auto got = frames(socket, 1);
+    ASSERT_FALSE(got.empty());
+    EXPECT_EQ(type_of(got[0]), "welcome") << got[0].payload;
+    EXPECT_EQ(json::parse(got[0].payload, nullptr, false).value("user", ""), "carol");
 }
 
 }  // namespace
