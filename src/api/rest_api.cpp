@@ -291,8 +291,15 @@ rest_response rest_api::route(const rest_request& req, listener_role role) {
                                    {hub.connections(), hub.subscriptions(), hub.channels()});
         return r;
     }
-    if (req.path == state_.cfg.server.ws_path)
-        return error(426, "upgrade_required", "this endpoint takes WebSocket upgrades only");
+    if (req.path == state_.cfg.server.ws_path) {
+        // A 426 names the protocol to upgrade to (RFC 7231 6.5.15), with the "upgrade"
+        // connection option an Upgrade header needs (RFC 7230 6.7), and the WebSocket version.
+        auto r = error(426, "upgrade_required", "this endpoint takes WebSocket upgrades only");
+        r.headers.emplace_back("Upgrade", "websocket");
+        r.headers.emplace_back("Connection", "Upgrade");
+        r.headers.emplace_back("Sec-WebSocket-Version", "13");
+        return r;
+    }
     return check_post(req);
 }
 

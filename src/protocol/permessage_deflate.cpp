@@ -46,11 +46,12 @@ void split_outside_quotes(std::string_view s, char sep, F&& f) {
     }
 }
 
-// 8..15 from a parameter value ("10" or "\"10\""); -1 for anything else.
+// 8..15 from a parameter value ("10" or "\"10\""); -1 for anything else. RFC 7692 7.1.2.1 and
+// 7.1.2.2: 1*DIGIT without a leading zero, so "09" is no value at all.
 int window_bits(std::string_view value) {
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
         value = value.substr(1, value.size() - 2);
-    if (value.empty() || value.size() > 2) return -1;
+    if (value.empty() || value.size() > 2 || value.front() == '0') return -1;
     int n = 0;
     for (char c : value) {
         if (c < '0' || c > '9') return -1;

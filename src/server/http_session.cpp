@@ -7,11 +7,11 @@
 #include <boost/beast/core/ostream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/url/parse.hpp>
 
 #include <spdlog/spdlog.h>
 
+#include <wsgate/protocol/http_request.hpp>
+#include <wsgate/session/ws_handshake.hpp>
 #include <wsgate/session/ws_session.hpp>
 #include <wsgate/tls/tls_stream.hpp>
 
@@ -167,7 +167,7 @@ bool http_session<Stream>::next_request_ready() {
         return false;
     }
     // An upgrade hands the socket over: the answers before it are written first.
-    return out_.size() == 0 || !beast::websocket::is_upgrade(parser_->get());
+    return out_.size() == 0 || !wants_websocket(parser_->get());
 }
 
 template <class Stream>
@@ -185,19 +185,33 @@ bool http_session<Stream>::parse_buffered(beast::error_code& ec) {
 
 template <class Stream>
 void http_session<Stream>::handle_request(request_type req) {
-    const std::string_view target = req.target();
-    const std::string_view path = target.substr(0, target.find('?'));
-    if (beast::websocket::is_upgrade(req) && role_ != listener_role::api_only &&
-        path == state_->cfg.server.ws_path) {
+    // Every Connection line counts (Beast's keep_alive() reads the first one only).
+    const bool keep_alive = keeps_alive(req, req.version());
+    const bool websocket = wants_websocket(req);
+    // Origin form and absolute form alike (RFC 7230 5.3): routed by the path.
+    const auto target = parse_request_target(req.target());
+    if (!target)
+        return respond(api_.error(400, "bad_request", "malformed request target",
+                                  websocket ? "handshake" : "rest"),
+                       keep_alive && !websocket, false);
+    const std::string_view path = target->path;
+    // Upgrade: websocket on the WebSocket path is a handshake, answered by its checks (a 400
+    // that says what is wrong) even when the rest of it is not right.
+    if (websocket && role_ != listener_role::api_only && path == state_->cfg.server.ws_path) {
         if (state_->draining)
             return respond(api_.error(503, "draining", "the server is shutting down"), false,
                            false);
         return upgrade(std::move(req));
     }
+    // RFC 7230 5.4: an HTTP/1.1 request without Host, or any with two, is a 400.
+    const std::size_t hosts = req.count(http::field::host);
+    if (hosts > 1 || (hosts == 0 && req.version() >= 11))
+        return respond(api_.error(400, "bad_request",
+                                  "an HTTP/1.1 request has exactly one Host header"),
+                       keep_alive, false);
 
     rest_request r{req.method_string(), path, req[http::field::content_type],
                    req[http::field::authorization], req.body()};
-    const bool keep_alive = req.keep_alive();
     const bool head = req.method() == http::verb::head;
     api_.handle(r, role_, [self = this->shared_from_this(), keep_alive, head](rest_response response) {
         self->respond(response, keep_alive, head);
@@ -234,9 +248,9 @@ void http_session<Stream>::upgrade(request_type request) {
     // (?user=), or nobody.
     ws_client client;
     std::string_view token = bearer_token(request[http::field::authorization]);
-    auto url = boost::urls::parse_origin_form(request.target());
-    if (!url) return refuse(400, "bad_request", "malformed request target");
-    for (const auto& param : url->params()) {
+    const auto target = parse_request_target(request.target());  // parsed before, so valid
+    if (!target) return refuse(400, "bad_request", "malformed request target");
+    for (const auto& param : target->url.params()) {
         if (param.key == "token" && token.empty()) {
             query_token_ = param.value;
             token = query_token_;
@@ -280,6 +294,8 @@ void http_session<Stream>::upgrade(request_type request) {
     client.slot = connection_slot(state_->connections, address);
     deadline_.cancel();
     ++deadline_arms_;
+    // What the HTTP reader took beyond the request are the client's first frames.
+    const std::string_view early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     std::shared_ptr<ws_session> session;
     if constexpr (is_tls) {
         auto [tcp_socket, engine] = stream_.release();
@@ -288,7 +304,8 @@ void http_session<Stream>::upgrade(request_type request) {
     } else {
         session = std::make_shared<ws_session>(std::move(stream_), state_, std::move(client));
     }
-    session->start(std::move(request));
+    session->start(std::move(request), early);
+    buffer_.clear();
 }
 
 template <class Stream>

@@ -1,11 +1,12 @@
 #include <wsgate/session/ws_handshake.hpp>
 
 #include <boost/beast/http/field.hpp>
-#include <boost/beast/http/rfc7230.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <openssl/evp.h>
+
+#include <wsgate/protocol/http_request.hpp>
 
 namespace wsgate {
 
@@ -20,12 +21,15 @@ bool is_base64_char(char c) {
            c == '+' || c == '/';
 }
 
-// 16 bytes in base64: 22 characters of the alphabet and "==".
+// 16 bytes in base64: 22 characters of the alphabet and "==". The 22nd character carries the
+// last 2 bits of the 16th byte and 4 padding bits, which must be zero (RFC 4648 3.5): else the
+// text is not the encoding of 16 bytes.
 bool valid_key(std::string_view key) {
     if (key.size() != 24 || key.substr(22) != "==") return false;
     for (char c : key.substr(0, 22))
         if (!is_base64_char(c)) return false;
-    return true;
+    const char last = key[21];
+    return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
 }
 
 ws_handshake_result refuse(int status, std::string_view code, std::string_view message) {
@@ -33,11 +37,17 @@ ws_handshake_result refuse(int status, std::string_view code, std::string_view m
     r.error = code;
     const std::string body =
         nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
-    r.response = status == 426 ? "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
-                               : "HTTP/1.1 400 Bad Request\r\n";
+    // A 426 names the protocol to upgrade to (RFC 7231 6.5.15), with the "upgrade" connection
+    // option that goes with an Upgrade header (RFC 7230 6.7), and the version that server
+    // speaks (RFC 6455 4.4).
+    r.response = status == 426 ? "HTTP/1.1 426 Upgrade Required\r\n"
+                                 "Upgrade: websocket\r\n"
+                                 "Sec-WebSocket-Version: 13\r\n"
+                                 "Connection: Upgrade, close\r\n"
+                               : "HTTP/1.1 400 Bad Request\r\n"
+                                 "Connection: close\r\n";
     r.response += "Server: wsgate/" WSGATE_VERSION "\r\n"
                   "Content-Type: application/json\r\n"
-                  "Connection: close\r\n"
                   "Content-Length: " +
                   std::to_string(body.size()) + "\r\n\r\n" + body;
     return r;
@@ -57,19 +67,35 @@ std::string ws_accept_key(std::string_view key) {
     return std::string(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(n));
 }
 
+bool wants_websocket(const http::request<http::string_body>& request) {
+    // An HTTP/1.0 request's Upgrade is to be ignored (RFC 7230 6.7).
+    return request.version() >= 11 && list_contains(request, http::field::upgrade, "websocket");
+}
+
 ws_handshake_result accept_ws_handshake(const http::request<http::string_body>& request,
                                         const ws_handshake_options& options) {
     if (request.method() != http::verb::get || request.version() < 11)
         return refuse(400, "bad_handshake", "a WebSocket upgrade is an HTTP/1.1 GET");
+    // What a body would hold are the client's first frames: no framing may claim them.
+    if (!request.body().empty() || request.count(http::field::transfer_encoding) != 0)
+        return refuse(400, "bad_handshake", "a WebSocket upgrade request has no body");
+    if (request.count(http::field::host) > 1)
+        return refuse(400, "bad_handshake", "the Host header appears more than once");
     if (request[http::field::host].empty())
         return refuse(400, "bad_handshake", "the Host header is missing");
-    if (!http::token_list{request[http::field::upgrade]}.exists("websocket"))
+    // Upgrade and Connection are lists, each maybe spread over several lines.
+    if (!list_contains(request, http::field::upgrade, "websocket"))
         return refuse(400, "bad_handshake", "Upgrade: websocket is missing");
-    if (!http::token_list{request[http::field::connection]}.exists("upgrade"))
+    if (!list_contains(request, http::field::connection, "upgrade"))
         return refuse(400, "bad_handshake", "Connection: Upgrade is missing");
+    // Neither of these may appear more than once (RFC 6455 11.3.1, 11.3.5).
+    if (request.count(http::field::sec_websocket_key) > 1)
+        return refuse(400, "bad_handshake", "Sec-WebSocket-Key appears more than once");
     const std::string_view key = request[http::field::sec_websocket_key];
     if (!valid_key(key))
         return refuse(400, "bad_handshake", "Sec-WebSocket-Key must be 16 bytes in base64");
+    if (request.count(http::field::sec_websocket_version) > 1)
+        return refuse(400, "bad_handshake", "Sec-WebSocket-Version appears more than once");
     if (request[http::field::sec_websocket_version] != "13")
         return refuse(426, "unsupported_version", "Sec-WebSocket-Version must be 13");
 

@@ -99,8 +99,10 @@ ws_session::~ws_session() {
     if (registered_) state_->clients.remove(*this);
 }
 
-void ws_session::start(beast::http::request<beast::http::string_body> request) {
+void ws_session::start(beast::http::request<beast::http::string_body> request,
+                       std::string_view early_input) {
     transport_.set_owner(weak_from_this());
+    transport_.unread(early_input);
     // From here on every phase has its deadline, kept by the sweeper (on_sweep()).
     auto& sweeper = state_->sweeper;
     phase_since_ = opened_at_ = last_heard_ = sweeper.now();

@@ -9,9 +9,11 @@
 #include <wsgate/tls/tls_engine.hpp>
 #include <wsgate/tls/tls_stream.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <chrono>
+#include <cstring>
 
 namespace wsgate {
 
@@ -90,8 +92,21 @@ std::size_t ws_transport::queued_bytes() const noexcept {
     return queued_bytes_ + (tls_ ? tls_->pending_ciphertext() : 0);
 }
 
+void ws_transport::unread(std::string_view bytes) {
+    if (bytes.empty()) return;
+    if (!unread_) unread_ = std::make_unique<std::string>();
+    unread_->insert(0, bytes);
+}
+
 std::size_t ws_transport::read_some(net::mutable_buffer buffer, beast::error_code& ec) {
     ec = {};
+    if (unread_) {
+        const std::size_t n = std::min(buffer.size(), unread_->size());
+        std::memcpy(buffer.data(), unread_->data(), n);
+        unread_->erase(0, n);
+        if (unread_->empty()) unread_.reset();
+        return n;
+    }
     if (!tls_) return socket_.read_some(buffer, ec);
     for (;;) {
         if (const std::size_t n = tls_->read_plain(buffer.data(), buffer.size())) return n;
@@ -114,7 +129,7 @@ std::size_t ws_transport::read_some(net::mutable_buffer buffer, beast::error_cod
 }
 
 bool ws_transport::has_buffered_input() const noexcept {
-    return tls_ && (tls_->pending_plain() > 0 || tls_->pending_input() > 0);
+    return unread_ || (tls_ && (tls_->pending_plain() > 0 || tls_->pending_input() > 0));
 }
 
 void ws_transport::write_now() {

@@ -289,6 +289,18 @@ TEST(tls, half_a_record_waits_for_the_rest_without_spinning) {
     EXPECT_TRUE(client.receive("\"pong\""));
 }
 
+TEST(tls, frames_in_the_record_of_the_upgrade_request_are_not_lost) {
+    tls_files files;
+    gateway_process gw(files.args());
+    engine_client client(gw.public_port(), files.ca);
+    // One record, one write: the request and the client's first frame are decrypted together
+    // by the HTTP reader, which hands the frame over with the connection.
+    client.send(client.encrypt(upgrade_request(gw.public_port()) +
+                               client_frame(0x1, R"({"type":"ping","id":7})")));
+    ASSERT_TRUE(client.receive("\"welcome\""));
+    EXPECT_TRUE(client.receive(R"({"type":"pong","id":7})"));
+}
+
 TEST(tls, stalled_wss_client_is_closed_as_a_slow_consumer_while_another_gets_everything) {
     // 300 × 32 KiB is far more than the kernel's loopback buffers (up to 4 MiB) plus the
     // queue bound hold for the stalled client.

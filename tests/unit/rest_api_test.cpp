@@ -166,7 +166,13 @@ TEST_F(rest_api_fixture, routes_methods_and_media_types) {
                    "Application/JSON; charset=utf-8")
                   .status,
               202);
-    EXPECT_EQ(get("/ws").status, 426);
+    // RFC 7231 6.5.15: a 426 names the protocol to upgrade to, with its connection option.
+    const auto upgrade = get("/ws");
+    EXPECT_EQ(upgrade.status, 426);
+    using header = std::pair<std::string, std::string>;
+    EXPECT_EQ(upgrade.headers, (std::vector<header>{{"Upgrade", "websocket"},
+                                                    {"Connection", "Upgrade"},
+                                                    {"Sec-WebSocket-Version", "13"}}));
 }
 
 // Found by tests/fuzz/rest_fuzz: Beast passes bytes >= 0x80 in the request target through, and

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 
 #include <gtest/gtest.h>
 
@@ -153,4 +154,31 @@ TEST(ws_transport, an_io_context_destroyed_with_a_flush_pending_takes_its_transp
     }
     ioc.reset();
     EXPECT_EQ(counters.writes, 0u);
+}
+
+TEST(ws_transport, unread_bytes_are_read_before_the_socket_and_in_chunks) {
+    loopback_pair p;
+    EXPECT_FALSE(p.transport->has_buffered_input());
+    p.transport->unread("");
+    EXPECT_FALSE(p.transport->has_buffered_input()) << "nothing to give back";
+    // The bytes the HTTP reader took beyond the upgrade request, and later ones on the socket.
+    p.transport->unread("first frames");
+    net::write(p.peer, net::buffer(std::string("from the socket")));
+    EXPECT_TRUE(p.transport->has_buffered_input());
+
+    char buffer[5];
+    boost::beast::error_code ec;
+    std::string got;
+    while (p.transport->has_buffered_input()) {
+        const std::size_t n = p.transport->read_some(net::buffer(buffer), ec);
+        ASSERT_FALSE(ec) << ec.message();
+        got.append(buffer, n);
+    }
+    EXPECT_EQ(got, "first frames");
+    // Then the socket (non-blocking: wait until the bytes are there).
+    p.transport->socket().wait(tcp::socket::wait_read);
+    char rest[64];
+    const std::size_t n = p.transport->read_some(net::buffer(rest), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(std::string(rest, n), "from the socket");
 }

@@ -19,8 +19,10 @@ struct deflate_params {
 /// Picks the first offer of permessage-deflate in the value(s) of Sec-WebSocket-Extensions
 /// that wsgate can accept; nullopt when there is none (then the connection is uncompressed).
 /// Accepted parameters: server_no_context_takeover, client_no_context_takeover,
-/// server_max_window_bits=9..15 and client_max_window_bits[=8..15]; an offer with anything
-/// else, a parameter twice, or server_max_window_bits=8 (zlib cannot keep to it) is declined.
+/// server_max_window_bits=9..15 and client_max_window_bits[=8..15] (values as RFC 7692 writes
+/// them: decimal without a leading zero, maybe quoted); an offer with anything else, an invalid
+/// value ("09", "16"), a parameter twice, or server_max_window_bits=8 (zlib cannot keep to it)
+/// is declined: the next offer is tried, and without one the connection is uncompressed.
 std::optional<deflate_params> negotiate_permessage_deflate(std::string_view extensions);
 
 /// The Sec-WebSocket-Extensions value answering an accepted offer.

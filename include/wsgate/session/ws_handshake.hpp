@@ -20,8 +20,9 @@ struct ws_handshake_options {
 /// The server's answer to a client's opening handshake (RFC 6455 4.2).
 struct ws_handshake_result {
     bool accepted = false;
-    /// The HTTP answer to write: 101 Switching Protocols, or the refusal (400, or 426 for a
-    /// WebSocket version other than 13), with Connection: close.
+    /// The HTTP answer to write: 101 Switching Protocols, or the refusal with Connection: close
+    /// (400, or 426 with Upgrade: websocket and Sec-WebSocket-Version: 13 for a WebSocket
+    /// version other than 13).
     std::string response;
     /// Set when permessage-deflate was negotiated.
     std::optional<deflate_params> deflate;
@@ -29,10 +30,16 @@ struct ws_handshake_result {
     std::string error;
 };
 
+/// True when a request asks for a WebSocket: HTTP/1.1 (an HTTP/1.0 Upgrade is ignored, RFC 7230
+/// 6.7) with `websocket` among its Upgrade protocols, on any of its Upgrade lines. Such a
+/// request on the WebSocket path is the handshake's to answer, even when the rest is wrong.
+bool wants_websocket(const boost::beast::http::request<boost::beast::http::string_body>& request);
+
 /// Checks an upgrade request (already read, and already routed to the WebSocket path) as RFC
-/// 6455 4.2.1 asks: HTTP/1.1 GET, Host, Upgrade: websocket, Connection: Upgrade, a
-/// Sec-WebSocket-Key of 16 base64-encoded bytes, Sec-WebSocket-Version 13; negotiates
-/// extensions; builds the answer. I/O-free.
+/// 6455 4.2.1 asks: an HTTP/1.1 GET without a body, exactly one Host, `websocket` among the
+/// Upgrade protocols and `upgrade` among the Connection options (every line of each counts),
+/// exactly one Sec-WebSocket-Key of 16 base64-encoded bytes, exactly one Sec-WebSocket-Version,
+/// 13; negotiates extensions; builds the answer. I/O-free.
 ws_handshake_result accept_ws_handshake(
     const boost::beast::http::request<boost::beast::http::string_body>& request,
     const ws_handshake_options& options);

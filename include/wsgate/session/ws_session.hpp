@@ -65,8 +65,11 @@ public:
                ws_client client);
     ~ws_session() override;
 
-    /// Completes the WebSocket handshake for `request` (already read), then starts reading.
-    void start(boost::beast::http::request<boost::beast::http::string_body> request);
+    /// Completes the WebSocket handshake for `request` (already read), then starts reading:
+    /// first `early_input`, the bytes that were read with the request beyond its end (the
+    /// client's first frames), then the socket.
+    void start(boost::beast::http::request<boost::beast::http::string_body> request,
+               std::string_view early_input = {});
 
     void deliver(const frame_ptr& frame) override;
     void go_away(std::chrono::milliseconds close_in,

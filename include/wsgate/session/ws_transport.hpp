@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -57,9 +59,13 @@ public:
     /// Reads what the connection has, never blocking: the bytes (plaintext over TLS), or 0 with
     /// `ec` set (would_block when there is nothing now, eof when the peer closed, a TLS error).
     std::size_t read_some(boost::asio::mutable_buffer buffer, boost::beast::error_code& ec);
-    /// Input already received and decrypted that read_some() returns without the socket
-    /// becoming readable again (TLS only).
+    /// Input already received (and decrypted) that read_some() returns without the socket
+    /// becoming readable again: what unread() put back, and over TLS what the engine holds.
     bool has_buffered_input() const noexcept;
+    /// Bytes of the connection that were read before the transport took it (what the HTTP
+    /// reader buffered beyond the upgrade request: the client's first frames, plaintext over
+    /// TLS): read_some() returns them before anything else.
+    void unread(std::string_view bytes);
 
     /// The object whose lifetime covers this transport (its session). Pending writes keep it
     /// alive. Must be set before the first write.
@@ -132,6 +138,7 @@ private:
     std::function<void(boost::beast::error_code)> on_flushed_;
     struct linger_state;  // only while closing, so idle connections do not pay for it
     std::unique_ptr<linger_state> linger_;
+    std::unique_ptr<std::string> unread_;  // see unread(); null once read
 };
 
 }  // namespace wsgate
