@@ -42,31 +42,34 @@ void subscribe_raw(raw_socket& s, std::uint16_t port, const std::string& channel
     s.received().clear();
 }
 
+// A gateway on its defaults and one client subscribed to `big`, reading.
+struct idle_reader {
+    idle_reader() {
+        client.connect(gw.public_port());
+        client.subscribe("big");
+    }
+    gateway_process gw;
+    http_client api{gw.api_port(), 10s};
+    ws_client client{10s};
+};
+
 }  // namespace
 
 // a5d4eca: an event whose body is exactly at the REST limit was answered 202 and then closed
 // every subscriber that had not negotiated compression as a slow consumer.
 TEST(backpressure, an_event_at_the_rest_body_limit_reaches_an_idle_client) {
-    gateway_process gw;
-    http_client api(gw.api_port(), 10s);
-    ws_client client(10s);
-    client.connect(gw.public_port());
-    client.subscribe("big");
-    const auto r = api.post_json("/api/v1/publish", publish_body_of(1024 * 1024, "big"));
-    ASSERT_EQ(r.status, 202u) << r.body;
-    const auto event = client.read_json();
+    idle_reader r;
+    const auto answer = r.api.post_json("/api/v1/publish", publish_body_of(1024 * 1024, "big"));
+    ASSERT_EQ(answer.status, 202u) << answer.body;
+    const auto event = r.client.read_json();
     EXPECT_EQ(event["type"], "event");
     EXPECT_EQ(event["data"].get<std::string>().size(), 1024u * 1024u - 41u);
-    EXPECT_TRUE(client.ping());
-    EXPECT_EQ(metric(gw, "wsgate_slow_consumer_closes_total"), 0);
+    EXPECT_TRUE(r.client.ping());
+    EXPECT_EQ(metric(r.gw, "wsgate_slow_consumer_closes_total"), 0);
 }
 
 TEST(backpressure, a_full_batch_at_the_body_limit_reaches_an_idle_client) {
-    gateway_process gw;
-    http_client api(gw.api_port(), 10s);
-    ws_client client(10s);
-    client.connect(gw.public_port());
-    client.subscribe("big");
+    idle_reader r;
     // 1000 events (the batch limit) in a body just under 1 MiB: their frames are longer than
     // the body (each gets a type, an id and a frame header).
     std::string body = "[";
@@ -77,9 +80,9 @@ TEST(backpressure, a_full_batch_at_the_body_limit_reaches_an_idle_client) {
     }
     body += ']';
     ASSERT_LE(body.size(), 1024u * 1024u);
-    ASSERT_EQ(api.post_json("/api/v1/publish/batch", body).status, 202u);
-    for (int i = 0; i < 1000; ++i) ASSERT_EQ(client.read_json()["type"], "event") << i;
-    EXPECT_EQ(metric(gw, "wsgate_slow_consumer_closes_total"), 0);
+    ASSERT_EQ(r.api.post_json("/api/v1/publish/batch", body).status, 202u);
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(r.client.read_json()["type"], "event") << i;
+    EXPECT_EQ(metric(r.gw, "wsgate_slow_consumer_closes_total"), 0);
 }
 
 // a5d4eca: WebSocket pings were answered without counting against the message rate.

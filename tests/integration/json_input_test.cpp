@@ -37,6 +37,27 @@ void expect_data_verbatim(const std::string& frame, const std::string& data) {
     EXPECT_EQ(frame.substr(frame.size() - tail.size()), tail) << frame;
 }
 
+// An error frame with `code` whose message names the depth limit.
+void expect_error_naming_the_limit(const json& frame, const std::string& code) {
+    EXPECT_EQ(frame["type"], "error");
+    EXPECT_EQ(frame["code"], code);
+    EXPECT_NE(frame.value("message", "").find("limits.json_max_depth"), std::string::npos)
+        << frame.dump();
+}
+
+// A gateway whose http service `bot` is `service`, and a client that sent it a message.
+struct service_rig {
+    explicit service_rig(const canned_http_server& service)
+        : gw({"--services", R"({"bot":{"transport":"http","url":"http://127.0.0.1:)" +
+                                std::to_string(service.port()) +
+                                R"(/chat","secret":"0123456789abcdef0123"}})"}) {
+        client.connect(gw.public_port());
+        client.send_text(R"({"type":"send","service":"bot","id":7,"data":{}})");
+    }
+    gateway_process gw;
+    ws_client client;
+};
+
 const std::string odd_data =
     R"({"zebra":1,  "apple":[2.50, 1E+2, -0.0, 123456789012345678901234567890, 1e400],)"
     R"( "s":"caf\u00e9 \ud83d\ude00", "nested":{"b":{},"a":[]}})";
@@ -76,12 +97,7 @@ TEST(json_input, a_client_message_nested_too_deep_gets_an_error_frame_and_the_co
     client.connect(gw.public_port());
     client.send_text(R"({"type":"publish","channel":"c","event":"e","id":1,"data":)" +
                      nested_array(200000) + "}");
-    const auto error = client.read_json();
-    EXPECT_EQ(error["type"], "error");
-    EXPECT_EQ(error["code"], "invalid_json");
-    EXPECT_NE(error["message"].get<std::string>().find("limits.json_max_depth"),
-              std::string::npos)
-        << error.dump();
+    expect_error_naming_the_limit(client.read_json(), "invalid_json");
     EXPECT_TRUE(client.ping());
     ASSERT_TRUE(gw.running());
     EXPECT_EQ(metric(gw, R"(wsgate_json_too_deep_total{source="ws"})"), 1);
@@ -145,33 +161,18 @@ TEST(json_input, request_ids_come_back_as_sent_and_count_characters) {
 
 TEST(json_input, a_service_reply_reaches_the_client_exactly_as_the_service_wrote_it) {
     canned_http_server service(200, " " + odd_data + "\n");
-    gateway_process gw({"--services", R"({"bot":{"transport":"http","url":"http://127.0.0.1:)" +
-                                          std::to_string(service.port()) +
-                                          R"(/chat","secret":"0123456789abcdef0123"}})"});
-    ws_client client;
-    client.connect(gw.public_port());
-    client.send_text(R"({"type":"send","service":"bot","id":7,"data":{}})");
-    EXPECT_EQ(client.read_json()["type"], "ack");
-    const std::string reply = client.read_text();
+    service_rig rig(service);
+    EXPECT_EQ(rig.client.read_json()["type"], "ack");
+    const std::string reply = rig.client.read_text();
     EXPECT_EQ(reply, R"({"type":"reply","id":7,"service":"bot","data":)" + odd_data + "}");
 }
 
 TEST(json_input, a_service_reply_nested_too_deep_is_refused_and_counted) {
     canned_http_server service(200, nested_array(100000));
-    gateway_process gw({"--services", R"({"bot":{"transport":"http","url":"http://127.0.0.1:)" +
-                                          std::to_string(service.port()) +
-                                          R"(/chat","secret":"0123456789abcdef0123"}})"});
-    ws_client client;
-    client.connect(gw.public_port());
-    client.send_text(R"({"type":"send","service":"bot","id":7,"data":{}})");
-    const auto error = client.read_json();
-    EXPECT_EQ(error["type"], "error");
-    EXPECT_EQ(error["code"], "service_unavailable");
-    EXPECT_NE(error["message"].get<std::string>().find("limits.json_max_depth"),
-              std::string::npos)
-        << error.dump();
-    ASSERT_TRUE(gw.running());
-    EXPECT_EQ(metric(gw, R"(wsgate_json_too_deep_total{source="service"})"), 1);
+    service_rig rig(service);
+    expect_error_naming_the_limit(rig.client.read_json(), "service_unavailable");
+    ASSERT_TRUE(rig.gw.running());
+    EXPECT_EQ(metric(rig.gw, R"(wsgate_json_too_deep_total{source="service"})"), 1);
 }
 
 }  // namespace wsgate::test
