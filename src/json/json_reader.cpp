@@ -81,11 +81,15 @@ kind kind_of(od::json_type t) {
 /// The parser and the padded copy simdjson reads (it reads up to 64 bytes past the end).
 class workspace {
 public:
-    explicit workspace(std::string_view text) {
+    /// `max_depth`: the deepest nesting the walk may reach (it stops beyond it).
+    workspace(std::string_view text, depth_limit max_depth) {
         thread_local std::unique_ptr<od::parser> shared_parser;
         thread_local std::string shared_copy;
         thread_local bool shared_busy = false;
-        if (text.size() <= reuse_limit && !shared_busy) {
+        // The parser keeps a position per level it may reach (checked when simdjson's
+        // development checks are on, as in debug builds): room for the walk's limit.
+        depth_ = std::max<std::size_t>(max_depth + 1, simdjson::DEFAULT_MAX_DEPTH);
+        if (text.size() <= reuse_limit && depth_ <= simdjson::DEFAULT_MAX_DEPTH && !shared_busy) {
             if (!shared_parser) shared_parser = std::make_unique<od::parser>();
             parser_ = shared_parser.get();
             copy_ = &shared_copy;
@@ -107,6 +111,10 @@ public:
     workspace& operator=(const workspace&) = delete;
 
     error_code start(od::document& doc) {
+        if (parser_->max_depth() < depth_ || parser_->capacity() < copy_->size()) {
+            if (auto e = parser_->allocate(std::max(parser_->capacity(), copy_->size()), depth_))
+                return e;
+        }
         return parser_->iterate(copy_->data(), copy_->size(), copy_->capacity()).get(doc);
     }
 
@@ -127,6 +135,7 @@ private:
     std::unique_ptr<od::parser> own_parser_;
     std::string own_copy_;
     const char* base_ = nullptr;
+    std::size_t depth_ = 0;
 };
 
 /// Called for each direct child of the outermost array or object, once it has been checked.
@@ -313,7 +322,7 @@ error invalid(error_code code) {
 /// Runs the walk; nullopt when the text is fine.
 std::optional<error> run(std::string_view text, depth_limit max_depth, child_sink* sink,
                          kind* root) {
-    workspace ws(text);
+    workspace ws(text, max_depth);
     od::document doc;
     if (auto e = ws.start(doc)) return invalid(e);
     const walk_result r = walk(ws, doc, max_depth, sink);
