@@ -3,6 +3,7 @@
 #include <wsgate/auth/origin_policy.hpp>
 #include <wsgate/limits/proxy_trust.hpp>
 #include <wsgate/protocol/client_message.hpp>
+#include <wsgate/support/host_port.hpp>
 #include <wsgate/tls/tls_context.hpp>
 
 #include <algorithm>
@@ -87,25 +88,18 @@ bool is_redis_prefix(std::string_view s) {
            });
 }
 
-// <scheme>host[:port][/path] of a service: http:// for webhooks, ws:// for WebSockets.
+// <scheme>host[:port][/path] of a service: http:// for webhooks, ws:// for WebSockets; the
+// host a name, an IPv4 address or an IPv6 address in brackets; the port 80 when not given.
 bool parse_service_url(const std::string& url, std::string_view scheme, service_config& out) {
     if (url.compare(0, scheme.size(), scheme) != 0) return false;
     std::string rest = url.substr(scheme.size());
     const auto slash = rest.find('/');
     out.path = slash == std::string::npos ? "/" : rest.substr(slash);
-    std::string authority = rest.substr(0, slash);
-    if (const auto colon = authority.rfind(':'); colon != std::string::npos) {
-        const auto port = value::parse_digits(authority.substr(colon + 1));
-        if (!port || *port == 0 || *port > 65535) return false;
-        out.port = static_cast<std::uint16_t>(*port);
-        authority.resize(colon);
-    }
-    out.host = authority;
-    return !authority.empty() &&
-           std::all_of(authority.begin(), authority.end(), [](char c) {
-               return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-           }) &&
-           std::none_of(out.path.begin(), out.path.end(),
+    auto authority = parse_host_port(std::string_view(rest).substr(0, slash));
+    if (!authority) return false;
+    out.host = std::move(authority->host);
+    out.port = authority->port.value_or(80);
+    return std::none_of(out.path.begin(), out.path.end(),
                         [](char c) { return c <= ' ' || c == '#' || c == 127; });
 }
 

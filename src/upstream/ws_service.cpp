@@ -1,4 +1,6 @@
 #include <wsgate/protocol/server_message.hpp>
+#include <wsgate/support/deadline_resolver.hpp>
+#include <wsgate/support/host_port.hpp>
 #include <wsgate/upstream/http_service.hpp>
 #include <wsgate/upstream/signature.hpp>
 #include <wsgate/upstream/ws_service.hpp>
@@ -65,7 +67,8 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
 
     /// Resolves, connects and handshakes, within cfg.timeout.
     void start() {
-        connect_timer_.expires_after(cfg_.timeout);
+        const auto deadline = std::chrono::steady_clock::now() + cfg_.timeout;
+        connect_timer_.expires_at(deadline);
         connect_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (ec || self->state_ != state::connecting) return;
             self->timed_out_ = true;
@@ -73,8 +76,9 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
             beast::get_lowest_layer(self->ws_).close();
         });
         resolver_.async_resolve(
-            cfg_.host, std::to_string(cfg_.port),
-            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type hosts) {
+            cfg_.host, cfg_.port, deadline,
+            [self = shared_from_this()](const beast::error_code& ec,
+                                        const deadline_resolver::endpoints& hosts) {
                 if (ec) return self->connect_failed(ec, "resolve");
                 self->connect(hosts);
             });
@@ -134,7 +138,7 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
         result_handler done;
     };
 
-    void connect(const tcp::resolver::results_type& hosts) {
+    void connect(const deadline_resolver::endpoints& hosts) {
         beast::get_lowest_layer(ws_).async_connect(
             hosts, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
                 if (ec) return self->connect_failed(ec, "connect");
@@ -165,7 +169,7 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
         timeouts.keep_alive_pings = false;
         ws_.set_option(timeouts);
         ws_.read_message_max(cfg_.max_bytes + 4096);
-        ws_.async_handshake(response_, cfg_.host + ":" + std::to_string(cfg_.port), cfg_.path,
+        ws_.async_handshake(response_, format_host_port(cfg_.host, cfg_.port, 80), cfg_.path,
                             [self = shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->connect_failed(ec, "handshake");
                                 self->opened();
@@ -188,7 +192,7 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
         beast::get_lowest_layer(ws_).close();
         std::string message;
         auto code = protocol::client_error::service_unavailable;
-        if (timed_out_ || ec == beast::error::timeout) {
+        if (timed_out_ || ec == beast::error::timeout || ec == net::error::timed_out) {
             code = protocol::client_error::timeout;
             message = cfg_.name + " did not accept the connection within " +
                       std::to_string(cfg_.timeout.count()) + " ms";

@@ -714,6 +714,34 @@ TEST(config, websocket_services_take_ws_urls) {
     EXPECT_EQ(s.path, "/up");
 }
 
+TEST(config, service_urls_take_ipv6_literals_in_brackets) {
+    auto c = load({"--services",
+                   R"({"web":{"transport":"http","url":"http://[::1]:9000/chat",)"
+                   R"("secret":"0123456789abcdef"},)"
+                   R"("sock":{"transport":"websocket","url":"ws://[fd00::7]/x",)"
+                   R"("secret":"0123456789abcdef"}})",
+                   "--auth.subscribe_check.url", "http://[::1]:9001/check",
+                   "--auth.subscribe_check.secret", "0123456789abcdef"});
+    const auto& web = c.services.at("web");
+    EXPECT_EQ(web.host, "::1");
+    EXPECT_EQ(web.port, 9000);
+    EXPECT_EQ(web.path, "/chat");
+    const auto& sock = c.services.at("sock");
+    EXPECT_EQ(sock.host, "fd00::7");
+    EXPECT_EQ(sock.port, 80);
+    EXPECT_EQ(sock.path, "/x");
+    EXPECT_EQ(c.auth.subscribe_check.webhook.host, "::1");
+    EXPECT_EQ(c.auth.subscribe_check.webhook.port, 9001);
+    for (const char* url : {"http://::1:9000/chat", "http://[::1/chat", "http://[::1]:/chat",
+                            "http://[nope]:9000/", "http://[::1]x/"}) {
+        const std::string services =
+            std::string(R"({"web":{"transport":"http","secret":"0123456789abcdef","url":")") +
+            url + "\"}}";
+        EXPECT_EQ(error_of({"--services", services}).rfind("services.web.url: must be", 0), 0u)
+            << url;
+    }
+}
+
 TEST(config, queue_services_need_redis_and_nothing_else) {
     const std::string queue = R"({"bot":{"transport":"queue"}})";
     auto c = load({"--services", queue, "--redis.url", "redis://127.0.0.1:6379"});

@@ -40,6 +40,23 @@ TEST(redis_address, refuses_malformed_urls) {
         EXPECT_FALSE(parse_redis_url(url).has_value()) << url;
 }
 
+TEST(redis_address, takes_an_ipv6_literal_in_brackets) {
+    auto a = parse_redis_url("redis://:pw@[::1]:6380/2");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->host, "::1");
+    EXPECT_EQ(a->port, 6380);
+    EXPECT_EQ(a->password, "pw");
+    EXPECT_EQ(a->db, 2u);
+    a = parse_redis_url("redis://[2001:db8::7]");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->host, "2001:db8::7");
+    EXPECT_EQ(a->port, 6379);
+    for (const char* url : {"redis://::1", "redis://::1:6379", "redis://[::1", "redis://[::1]:",
+                            "redis://[::1]x", "redis://[zz::1]:6379", "redis://[]:6379",
+                            "redis://[10.0.0.1]:6379", "redis://[::1]:0"})
+        EXPECT_FALSE(parse_redis_url(url).has_value()) << url;
+}
+
 namespace {
 std::vector<std::string> sorted(std::vector<std::string> v) {
     std::sort(v.begin(), v.end());

@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <wsgate/redis/redis_address.hpp>
+#include <wsgate/support/deadline_resolver.hpp>
 
 struct redisAsyncContext;
 struct redisReply;
@@ -75,6 +76,7 @@ private:
     void arm(bool write);
     void on_readable();
     void on_writable();
+    void open(const std::string& numeric_host);
     void on_connected(int status);
     void become_up();
     void forget_context();
@@ -91,6 +93,8 @@ private:
     std::string name_;
     handlers handlers_;
 
+    deadline_resolver resolver_;
+    std::uint64_t attempt_ = 0;  // tells a lookup of an earlier connect() from the current one
     redisAsyncContext* ctx_ = nullptr;
     std::optional<boost::asio::posix::stream_descriptor> socket_;
     std::uint64_t generation_ = 0;  // tells a stale wait from one on the current socket
