@@ -212,7 +212,8 @@ const std::vector<option>& options() {
                                        "at most 64 printable ASCII characters without spaces");
          }},
         {"redis.timeout_ms", "1000",
-         "limit for connecting to Redis, for each reply, and for the canary's round trip",
+         "limit for connecting to Redis (name lookup, connect, AUTH, SELECT), for its silence "
+         "while a reply is awaited, and for the canary's round trip",
          [](config& c, const value& v) { c.redis.timeout = v.duration(50, 60000); }},
         {"redis.reconnect_max_ms", "1000", "longest wait between attempts to reconnect to Redis",
          [](config& c, const value& v) { c.redis.reconnect_max = v.duration(50, 600000); }},

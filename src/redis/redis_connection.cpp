@@ -169,6 +169,7 @@ bool redis_connection::send(const std::vector<std::string_view>& args,
 
 void redis_connection::reply_arrived() {
     if (!awaited_.empty()) awaited_.pop_front();
+    last_reply_ = clock_type::now();
 }
 
 void redis_connection::watch() {
@@ -180,7 +181,11 @@ void redis_connection::watch() {
         const auto now = clock_type::now();
         if (self->state_ == state::connecting && now > self->connect_deadline_)
             return self->disconnect("connect timeout");
-        if (!self->awaited_.empty() && now - self->awaited_.front() > self->timeout_)
+        // Overdue only when Redis has been silent for the whole timeout: one SUBSCRIBE of
+        // 100,000 channels is answered by 100,000 replies, which may take longer than the
+        // timeout, and must not be taken for a Redis that stopped answering.
+        if (!self->awaited_.empty() &&
+            now - std::max(self->awaited_.front(), self->last_reply_) > self->timeout_)
             return self->disconnect("no reply within " + std::to_string(self->timeout_.count()) +
                                     " ms");
         self->watch();

@@ -123,7 +123,8 @@ struct config {
         std::string url;  ///< empty: the in-process bus (one instance)
         std::optional<redis_address> address;  ///< parsed from url when it is set
         std::string prefix = "wsgate:";  ///< prefix of every Redis channel
-        /// Connecting, each command's reply, and the canary's round trip must each take less.
+        /// Connecting (name lookup included), Redis's silence while a reply is awaited, and the
+        /// canary's round trip must each take less.
         std::chrono::milliseconds timeout{1000};
         std::chrono::milliseconds reconnect_max{1000};
         std::chrono::milliseconds canary_interval{500};

@@ -24,10 +24,14 @@ namespace wsgate {
 /// One hiredis asynchronous connection, driven by the io_context: hiredis's read/write hooks
 /// become `stream_descriptor::async_wait`s on its socket. No threads, no polling.
 ///
-/// hiredis 0.14 has no timeouts of its own, so this class adds two: connecting (and logging
-/// in) must finish within `timeout`, and every command must be answered within `timeout`
-/// (a watchdog; a Redis stopped with SIGSTOP or a half-open link is caught this way). Either
-/// failure drops the connection; the owner decides when to connect again.
+/// hiredis 0.14 has no timeouts of its own, so this class adds two: connecting (resolving the
+/// host name, connecting and logging in) must finish within `timeout`, and while a reply is
+/// awaited Redis must not stay silent for `timeout` (a watchdog; a Redis stopped with SIGSTOP
+/// or a half-open link is caught this way, while the long run of replies to a SUBSCRIBE of many
+/// channels is not). Either failure drops the connection; the owner decides when to connect
+/// again. hiredis would resolve a host name itself, with a blocking getaddrinfo() on the event
+/// loop: it is resolved here instead, off the loop (deadline_resolver), and hiredis is given
+/// the numeric address.
 class redis_connection : public std::enable_shared_from_this<redis_connection> {
 public:
     struct handlers {
@@ -103,6 +107,7 @@ private:
     state state_ = state::down;
     // When each reply still awaited was asked for (replies come in order).
     std::deque<std::chrono::steady_clock::time_point> awaited_;
+    std::chrono::steady_clock::time_point last_reply_;
     boost::asio::steady_timer watchdog_;
     std::chrono::steady_clock::time_point connect_deadline_;
 };
