@@ -128,7 +128,7 @@ service_config parse_service(const std::string& key, const std::string& name, co
         } else if (field == "allow") {
             s.users_only = v.one_of({"anyone", "users"}) == "users";
         } else if (field == "max_connections") {
-            s.max_connections = v.integer(1, 1024);
+            // Checked below, once the transport is known.
         } else if (field == "max_pending") {
             s.max_pending = v.integer(1, 1000000);
         } else {
@@ -136,6 +136,13 @@ service_config parse_service(const std::string& key, const std::string& name, co
         }
     }
     if (!spec.contains("transport")) throw config_error(key + ".transport: is required");
+    // http: the keep-alive pool (a few busy connections serve many clients); websocket: one
+    // upstream WebSocket per client that uses the service, so a far larger default and range.
+    const bool per_client = s.transport == "websocket";
+    if (per_client) s.max_connections = 1024;
+    if (const auto it = spec.find("max_connections"); it != spec.end())
+        s.max_connections = value(key + ".max_connections", *it, false)
+                                .integer(1, per_client ? 1000000 : 1024);
     // A queue lives in Redis: nothing to reach or sign. Webhooks are http://, upstream sockets ws://.
     if (s.transport == "queue") return s;
     for (const char* required : {"url", "secret"}) {

@@ -59,11 +59,16 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
         : owner_(owner),
           cfg_(owner->config()),
           push_(owner->push_),
+          open_(owner->open_),
           connection_(std::move(connection)),
           user_(std::move(user)),
           resolver_(owner->ex_),
           ws_(owner->ex_),
-          connect_timer_(owner->ex_) {}
+          connect_timer_(owner->ex_) {
+        ++*open_;
+    }
+    // Its socket goes with it: the service's count goes down.
+    ~upstream() { --*open_; }
 
     /// Resolves, connects and handshakes, within cfg.timeout.
     void start() {
@@ -287,9 +292,10 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
     std::weak_ptr<ws_service> owner_;
     const service_config cfg_;
     const push_function push_;
+    const std::shared_ptr<std::size_t> open_;
     const std::string connection_;
     const std::string user_;
-    tcp::resolver resolver_;
+    deadline_resolver resolver_;
     websocket::stream<beast::tcp_stream> ws_;
     net::steady_timer connect_timer_;
     websocket::response_type response_;
@@ -308,10 +314,24 @@ ws_service::~ws_service() {
 }
 
 void ws_service::forward(client_message m, result_handler done) {
-    auto& up = upstreams_[m.connection_id];
-    const bool fresh = !up;
-    if (fresh) up = std::make_shared<upstream>(shared_from_this(), m.connection_id, m.user);
-    const auto keep = up;  // start() may not drop it, but enqueue before it runs anyway
+    auto found = upstreams_.find(m.connection_id);
+    const bool fresh = found == upstreams_.end();
+    if (fresh && *open_ >= cfg_.max_connections) {
+        // Upstreams still closing count too: each holds a socket until it is gone.
+        const auto busy = service_result::failed(
+            protocol::client_error::service_busy,
+            cfg_.name + " is busy: at most " + std::to_string(cfg_.max_connections) +
+                " connections to it may be open (max_connections); try again later");
+        net::post(ex_, [done = std::move(done), busy]() mutable { done(busy); });
+        return;
+    }
+    if (fresh)
+        found = upstreams_
+                    .emplace(m.connection_id,
+                             std::make_shared<upstream>(shared_from_this(), m.connection_id,
+                                                        m.user))
+                    .first;
+    const auto keep = found->second;  // start() may not drop it, but enqueue before it runs anyway
     keep->enqueue(webhook_body(cfg_.name, m), std::move(done));
     if (fresh) keep->start();
 }

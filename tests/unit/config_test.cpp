@@ -742,6 +742,25 @@ TEST(config, service_urls_take_ipv6_literals_in_brackets) {
     }
 }
 
+TEST(config, websocket_services_have_their_own_max_connections_default_and_range) {
+    const auto service = [](const std::string& transport, const std::string& extra) {
+        return R"({"s":{"transport":")" + transport + R"(","url":")" +
+               (transport == "http" ? "http" : "ws") +
+               R"(://h/","secret":"0123456789abcdef")" + extra + "}}";
+    };
+    EXPECT_EQ(load({"--services", service("http", "")}).services.at("s").max_connections, 16u);
+    EXPECT_EQ(load({"--services", service("websocket", "")}).services.at("s").max_connections,
+              1024u);
+    EXPECT_EQ(load({"--services", service("websocket", R"(,"max_connections":50000)")})
+                  .services.at("s")
+                  .max_connections,
+              50000u);
+    EXPECT_EQ(error_of({"--services", service("http", R"(,"max_connections":50000)")}),
+              "services.s.max_connections: must be an integer between 1 and 1024 (got 50000)");
+    EXPECT_EQ(error_of({"--services", service("websocket", R"(,"max_connections":0)")}),
+              "services.s.max_connections: must be an integer between 1 and 1000000 (got 0)");
+}
+
 TEST(config, queue_services_need_redis_and_nothing_else) {
     const std::string queue = R"({"bot":{"transport":"queue"}})";
     auto c = load({"--services", queue, "--redis.url", "redis://127.0.0.1:6379"});
