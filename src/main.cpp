@@ -1,6 +1,7 @@
 // wsgate: a WebSocket gateway. Parses the configuration, binds, and runs one io_context.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/system/system_error.hpp>
@@ -31,6 +32,19 @@ int main(int argc, char** argv) {
 
     const wsgate::config& cfg = loaded.cfg;
     wsgate::setup_logging(cfg.log);
+
+    boost::asio::io_context ioc{1};
+    std::optional<wsgate::gateway> gw;
+    try {
+        gw.emplace(ioc, cfg);
+    } catch (const wsgate::config_error& e) {  // the TLS files, read again
+        std::cerr << "wsgate: configuration error: " << e.what() << '\n';
+        return 2;
+    } catch (const std::exception& e) {  // binding a listener, mostly
+        spdlog::critical("cannot start: {}", e.what());
+        return 1;
+    }
+
     if (cfg.auth.insecure_dev_user)
         spdlog::warn("auth.insecure_dev_user is ON: any client can claim any user id "
                      "(development only, never in production)");
@@ -44,12 +58,10 @@ int main(int argc, char** argv) {
     if (cfg.server.allowed_origins.empty())
         spdlog::info("server.allowed_origins is empty: pages from any origin may connect");
 
-    boost::asio::io_context ioc{1};
     try {
-        wsgate::gateway gw(ioc, cfg);
-        gw.start();
-        const auto pub = gw.public_endpoint();
-        const auto api = gw.api_endpoint();
+        gw->start();
+        const auto pub = gw->public_endpoint();
+        const auto api = gw->api_endpoint();
         spdlog::info("wsgate {} instance {}: listening public={}:{} api={}:{}", WSGATE_VERSION,
                      cfg.server.instance_id, pub.address().to_string(), pub.port(),
                      api.address().to_string(), api.port());

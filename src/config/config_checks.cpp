@@ -240,10 +240,12 @@ void check_across_keys(const config& c) {
         throw config_error("tls.api: true needs server.api_listen (else the API is on "
                            "server.listen, which tls.cert_file already covers)");
     if (c.tls.enabled()) {
+        // The gateway reads both files again, and may fail there too (a file replaced in
+        // between): it throws config_error for that as well.
         try {
             tls_context check(c.tls.cert_file, c.tls.key_file);
         } catch (const std::runtime_error& e) {
-            throw config_error(std::string("tls: ") + e.what());
+            throw config_error(e.what());  // "tls: private key '<file>': <reason>"
         }
     }
     for (const auto& [name, s] : c.services) {
