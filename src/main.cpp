@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
 
     const wsgate::config& cfg = loaded.cfg;
     wsgate::setup_logging(cfg.log);
+    for (const auto& warning : loaded.warnings) spdlog::warn("{}", warning);
 
     boost::asio::io_context ioc{1};
     std::optional<wsgate::gateway> gw;

@@ -379,9 +379,26 @@ TEST(config, file_must_hold_a_json_object) {
     EXPECT_EQ(error_of({"--config", path}), path + ": must be a JSON object");
 }
 
-TEST(config, unknown_environment_variable_is_an_error) {
-    EXPECT_EQ(error_of({}, {{"WSGATE_LOG_COLOUR", "red"}}),
-              "WSGATE_LOG_COLOUR: unknown environment variable");
+TEST(config, unknown_environment_variable_is_only_a_warning_naming_it) {
+    // Kubernetes gives every pod WSGATE_SERVICE_HOST, WSGATE_PORT, ... for a Service named
+    // wsgate: such variables must not stop the start.
+    const env_map env{{"WSGATE_LOG_COLOUR", "red"},
+                      {"WSGATE_SERVICE_HOST", "10.96.0.12"},
+                      {"WSGATE_PORT_8080_TCP_ADDR", "10.96.0.12"},
+                      {"WSGATE_LIMITS_MAX_SUBSCRIPTIONS", "7"}};
+    EXPECT_EQ(error_of({}, env), "(no error)");
+    const auto result = wsgate::load_config({}, env);
+    EXPECT_EQ(result.cfg.limits.max_subscriptions, 7u) << "known variables still apply";
+    EXPECT_EQ(result.warnings,
+              (std::vector<std::string>{
+                  "WSGATE_LOG_COLOUR: unknown environment variable, ignored",
+                  "WSGATE_PORT_8080_TCP_ADDR: unknown environment variable, ignored",
+                  "WSGATE_SERVICE_HOST: unknown environment variable, ignored"}));
+    EXPECT_TRUE(wsgate::load_config({}, {{"WSGATE_LOG_LEVEL", "info"}}).warnings.empty());
+    // A known variable with a bad value stays fatal, and so do unknown keys and flags.
+    EXPECT_EQ(error_of({}, {{"WSGATE_SERVICE_HOST", "x"}, {"WSGATE_LOG_LEVEL", "loud"}}).rfind(
+                  "log.level: must be one of", 0),
+              0u);
 }
 
 TEST(config, unknown_flag_is_an_error) {
