@@ -1,5 +1,6 @@
 // wsgate: a WebSocket gateway. Parses the configuration, binds, and runs one io_context.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 
@@ -11,6 +12,7 @@
 #include <wsgate/app/gateway.hpp>
 #include <wsgate/app/logging.hpp>
 #include <wsgate/config/config.hpp>
+#include <wsgate/support/deadline_resolver.hpp>
 
 int main(int argc, char** argv) {
     wsgate::load_result loaded;
@@ -70,6 +72,17 @@ int main(int argc, char** argv) {
     } catch (const boost::system::system_error& e) {
         spdlog::critical("cannot start: {}", e.what());
         return 1;
+    }
+    gw.reset();
+    // Destroying the io_context joins Asio's resolver thread, which cannot be interrupted in
+    // getaddrinfo(): a lookup that hangs (its DNS server gone) would hold the exit for as long
+    // as the system's resolver takes. Everything else is done by now; leave without it.
+    if (const auto lookups = wsgate::deadline_resolver::lookups_running(); lookups > 0) {
+        spdlog::warn("exiting without waiting for {} host name lookup(s) still running",
+                     lookups);
+        spdlog::shutdown();
+        std::fflush(nullptr);
+        std::_Exit(0);
     }
     return 0;
 }

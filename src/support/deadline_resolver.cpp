@@ -10,6 +10,13 @@ namespace wsgate {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+namespace {
+// Counted where the lookups start and end: both on the thread that runs the io_context.
+std::size_t running = 0;
+}  // namespace
+
+std::size_t deadline_resolver::lookups_running() { return running; }
+
 // One lookup. Whichever comes first of the answer, the deadline and cancel() finishes it; the
 // caller's handler is let go then, so an answer that comes late keeps nothing of the caller's
 // alive, only this.
@@ -56,9 +63,11 @@ void deadline_resolver::async_resolve(const std::string& host, std::uint16_t por
     l->timer.async_wait([l](const boost::system::error_code& ec) {
         if (!ec) l->finish(net::error::timed_out, {});
     });
+    ++running;
     l->resolver.async_resolve(
         host, std::to_string(port),
         [l](const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
+            --running;
             endpoints found;
             for (const auto& entry : results) found.push_back(entry.endpoint());
             l->finish(ec, found);

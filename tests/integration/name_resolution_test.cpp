@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -54,6 +55,24 @@ TEST(name_resolution, redis_host_that_never_resolves_blocks_nothing_and_each_att
     http_client api(gw.api_port());
     EXPECT_GE(api.metric("wsgate_redis_reconnects_total{connection=\"command\"}"), 3);
     EXPECT_EQ(api.get("/readyz").status, 503u);
+}
+
+TEST(name_resolution, sigterm_exits_in_time_while_a_lookup_still_hangs) {
+    // A lookup cannot be interrupted, and Asio's io_context waits for its resolver thread when
+    // it goes away: the exit must not wait for the lookup too.
+    gateway_process gw({"--redis.url", "redis://" + slow_host(hang_ms) + ":6379",
+                        "--redis.timeout_ms", "300", "--shutdown.drain_ms", "200"},
+                       slow_resolver_env());
+    ASSERT_TRUE(wait_until(
+        [&] { return gw.log_text().find("connection down: connect timeout") != std::string::npos; },
+        2s, 5ms));
+    const auto signalled = clock_type::now();
+    gw.send_signal(SIGTERM);
+    EXPECT_EQ(gw.wait_exit(10s), 0) << gw.log_text();
+    const auto took = elapsed_ms(signalled);
+    std::cout << "[ measured ] exit " << took << " ms after SIGTERM, a lookup of " << hang_ms
+              << " ms still running\n";
+    EXPECT_LT(took, 1500) << "the exit waited for the lookup";
 }
 
 /// A client of a service `chatbot` at `url` (nothing listens behind it) with timeout_ms 300.

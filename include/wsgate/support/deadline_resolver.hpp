@@ -41,6 +41,10 @@ class deadline_resolver {
     /// Ends the lookup in progress, if any: its handler runs with operation_aborted.
     void cancel();
 
+    /// Lookups of every deadline_resolver that getaddrinfo() has not finished yet (given up on
+    /// or not). The io_context waits for them when it is destroyed: main checks this first.
+    static std::size_t lookups_running();
+
   private:
     struct lookup;
     boost::asio::any_io_executor ex_;
