@@ -169,7 +169,7 @@ bool redis_connection::send(const std::vector<std::string_view>& args,
 
 void redis_connection::reply_arrived() {
     if (!awaited_.empty()) awaited_.pop_front();
-    last_reply_ = clock_type::now();
+    last_progress_ = clock_type::now();
 }
 
 void redis_connection::watch() {
@@ -182,14 +182,25 @@ void redis_connection::watch() {
         if (self->state_ == state::connecting && now > self->connect_deadline_)
             return self->disconnect("connect timeout");
         // Overdue only when Redis has been silent for the whole timeout: one SUBSCRIBE of
-        // 100,000 channels is answered by 100,000 replies, which may take longer than the
-        // timeout, and must not be taken for a Redis that stopped answering.
+        // 100,000 channels is megabytes to write and 100,000 replies to read, which may take
+        // longer than the timeout, and must not be taken for a Redis that stopped answering.
+        // Nor is it silent while our command is still being written, or while its answer
+        // waits unread in the socket (the loop was busy elsewhere).
         if (!self->awaited_.empty() &&
-            now - std::max(self->awaited_.front(), self->last_reply_) > self->timeout_)
+            now - std::max(self->awaited_.front(), self->last_progress_) > self->timeout_ &&
+            !self->want_write_ && !self->input_waiting())
             return self->disconnect("no reply within " + std::to_string(self->timeout_.count()) +
                                     " ms");
         self->watch();
     });
+}
+
+bool redis_connection::input_waiting() {
+    if (!socket_) return false;
+    net::posix::descriptor_base::bytes_readable available(true);
+    boost::system::error_code ec;
+    socket_->io_control(available, ec);
+    return !ec && available.get() > 0;
 }
 
 void redis_connection::on_connected(int status) {
@@ -338,6 +349,7 @@ void redis_connection::on_readable() {
 void redis_connection::on_writable() {
     if (ctx_ == nullptr || !want_write_) return;
     redisAsyncHandleWrite(ctx_);
+    last_progress_ = clock_type::now();  // Redis's silence counts from our last byte
     if (want_write_) arm(true);
 }
 

@@ -26,9 +26,9 @@ namespace wsgate {
 ///
 /// hiredis 0.14 has no timeouts of its own, so this class adds two: connecting (resolving the
 /// host name, connecting and logging in) must finish within `timeout`, and while a reply is
-/// awaited Redis must not stay silent for `timeout` (a watchdog; a Redis stopped with SIGSTOP
-/// or a half-open link is caught this way, while the long run of replies to a SUBSCRIBE of many
-/// channels is not). Either failure drops the connection; the owner decides when to connect
+/// awaited Redis must not stay silent for `timeout` once everything asked is written (a
+/// watchdog; a Redis stopped with SIGSTOP or a half-open link is caught this way, while the long
+/// run of replies to a SUBSCRIBE of many channels is not). Either failure drops the connection; the owner decides when to connect
 /// again. hiredis would resolve a host name itself, with a blocking getaddrinfo() on the event
 /// loop: it is resolved here instead, off the loop (deadline_resolver), and hiredis is given
 /// the numeric address.
@@ -89,6 +89,7 @@ private:
                                                                   void*),
               void* privdata, std::size_t replies);
     void reply_arrived();
+    bool input_waiting();
     void watch();
 
     boost::asio::any_io_executor ex_;
@@ -107,7 +108,7 @@ private:
     state state_ = state::down;
     // When each reply still awaited was asked for (replies come in order).
     std::deque<std::chrono::steady_clock::time_point> awaited_;
-    std::chrono::steady_clock::time_point last_reply_;
+    std::chrono::steady_clock::time_point last_progress_;  // last reply read or bytes written
     boost::asio::steady_timer watchdog_;
     std::chrono::steady_clock::time_point connect_deadline_;
 };
