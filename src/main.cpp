@@ -1,6 +1,8 @@
 // wsgate: a WebSocket gateway. Parses the configuration, binds, and runs one io_context.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/system/system_error.hpp>
@@ -10,6 +12,7 @@
 #include <wsgate/app/gateway.hpp>
 #include <wsgate/app/logging.hpp>
 #include <wsgate/config/config.hpp>
+#include <wsgate/support/deadline_resolver.hpp>
 
 int main(int argc, char** argv) {
     wsgate::load_result loaded;
@@ -31,6 +34,20 @@ int main(int argc, char** argv) {
 
     const wsgate::config& cfg = loaded.cfg;
     wsgate::setup_logging(cfg.log);
+    for (const auto& warning : loaded.warnings) spdlog::warn("{}", warning);
+
+    boost::asio::io_context ioc{1};
+    std::optional<wsgate::gateway> gw;
+    try {
+        gw.emplace(ioc, cfg);
+    } catch (const wsgate::config_error& e) {  // the TLS files, read again
+        std::cerr << "wsgate: configuration error: " << e.what() << '\n';
+        return 2;
+    } catch (const std::exception& e) {  // binding a listener, mostly
+        spdlog::critical("cannot start: {}", e.what());
+        return 1;
+    }
+
     if (cfg.auth.insecure_dev_user)
         spdlog::warn("auth.insecure_dev_user is ON: any client can claim any user id "
                      "(development only, never in production)");
@@ -44,12 +61,10 @@ int main(int argc, char** argv) {
     if (cfg.server.allowed_origins.empty())
         spdlog::info("server.allowed_origins is empty: pages from any origin may connect");
 
-    boost::asio::io_context ioc{1};
     try {
-        wsgate::gateway gw(ioc, cfg);
-        gw.start();
-        const auto pub = gw.public_endpoint();
-        const auto api = gw.api_endpoint();
+        gw->start();
+        const auto pub = gw->public_endpoint();
+        const auto api = gw->api_endpoint();
         spdlog::info("wsgate {} instance {}: listening public={}:{} api={}:{}", WSGATE_VERSION,
                      cfg.server.instance_id, pub.address().to_string(), pub.port(),
                      api.address().to_string(), api.port());
@@ -57,6 +72,17 @@ int main(int argc, char** argv) {
     } catch (const boost::system::system_error& e) {
         spdlog::critical("cannot start: {}", e.what());
         return 1;
+    }
+    gw.reset();
+    // Destroying the io_context joins Asio's resolver thread, which cannot be interrupted in
+    // getaddrinfo(): a lookup that hangs (its DNS server gone) would hold the exit for as long
+    // as the system's resolver takes. Everything else is done by now; leave without it.
+    if (const auto lookups = wsgate::deadline_resolver::lookups_running(); lookups > 0) {
+        spdlog::warn("exiting without waiting for {} host name lookup(s) still running",
+                     lookups);
+        spdlog::shutdown();
+        std::fflush(nullptr);
+        std::_Exit(0);
     }
     return 0;
 }

@@ -287,8 +287,11 @@ rest_response rest_api::route(const rest_request& req, listener_role role) {
         const auto& hub = state_.clients;
         rest_response r;
         r.content_type = "text/plain; version=0.0.4";
-        r.body = render_prometheus(state_.stats,
-                                   {hub.connections(), hub.subscriptions(), hub.channels()});
+        hub_gauges gauges{hub.connections(), hub.subscriptions(), hub.channels(), {}};
+        for (const auto& [name, svc] : state_.services)
+            if (svc->config().transport != "queue")  // a queue holds no connection of its own
+                gauges.service_connections.emplace_back(name, svc->open_connections());
+        r.body = render_prometheus(state_.stats, gauges);
         return r;
     }
     if (req.path == state_.cfg.server.ws_path) {

@@ -57,7 +57,13 @@ gateway::gateway(net::io_context& ioc, config cfg)
         server.separate_api ? listener_role::public_only : listener_role::public_and_api;
     const auto& tls = state_->cfg.tls;
     if (tls.enabled()) {
-        tls_ = std::make_shared<tls_context>(tls.cert_file, tls.key_file);
+        try {
+            tls_ = std::make_shared<tls_context>(tls.cert_file, tls.key_file);
+        } catch (const std::runtime_error& e) {
+            // Read once already by the configuration check; a file that changed since is as
+            // much a configuration error as one that was bad from the start.
+            throw config_error(e.what());
+        }
         spdlog::info("TLS on {}: {}", tls.api ? "both listeners" : "server.listen",
                      tls_->describe());
     }

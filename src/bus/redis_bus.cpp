@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <wsgate/redis/redis_connection.hpp>
+#include <wsgate/support/host_port.hpp>
 
 namespace wsgate {
 
@@ -73,8 +74,8 @@ void redis_bus::make_link(link& l, bool subscriber) {
 }
 
 void redis_bus::link_up(link& l) {
-    spdlog::info("redis {} connection up ({}:{})", l.name, cfg_.address->host,
-                 cfg_.address->port);
+    spdlog::info("redis {} connection up ({})", l.name,
+                 format_host_port(cfg_.address->host, cfg_.address->port));
     l.failures = 0;
     if (&l == subscriber_.get()) {
         // A new subscriber connection has no subscriptions: ask for all that is needed.

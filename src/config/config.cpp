@@ -80,12 +80,17 @@ void apply_file(config& cfg, const std::string& path) {
     apply_json_object(cfg, document, "");
 }
 
-void apply_environment(config& cfg, const std::map<std::string, std::string>& env) {
+/// Unknown WSGATE_* variables are only reported in `warnings`: Kubernetes puts
+/// WSGATE_SERVICE_HOST, WSGATE_PORT, ... into every pod when a Service is named wsgate, and
+/// nobody can keep them out. (Unknown keys in the file and unknown flags stay errors.)
+void apply_environment(config& cfg, const std::map<std::string, std::string>& env,
+                       std::vector<std::string>& warnings) {
     for (const auto& [name, text] : env) {
         if (name.compare(0, env_prefix.size(), env_prefix) != 0) continue;
-        const option* opt = find_env_option(name);
-        if (!opt) throw config_error(name + ": unknown environment variable");
-        opt->set(cfg, value(opt->key, text, true));
+        if (const option* opt = find_env_option(name))
+            opt->set(cfg, value(opt->key, text, true));
+        else
+            warnings.push_back(name + ": unknown environment variable, ignored");
     }
 }
 
@@ -145,7 +150,7 @@ load_result load_config(const std::vector<std::string>& args,
     result.action = parsed.action;
     if (result.action == config_action::run) {
         if (parsed.config_path) apply_file(result.cfg, *parsed.config_path);
-        apply_environment(result.cfg, env);
+        apply_environment(result.cfg, env, result.warnings);
         for (const auto& [opt, text] : parsed.flags) {
             opt->set(result.cfg, value(opt->key, text, true));
         }

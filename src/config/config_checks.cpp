@@ -4,6 +4,7 @@
 #include <wsgate/limits/proxy_trust.hpp>
 #include <wsgate/protocol/client_message.hpp>
 #include <wsgate/session/queue_budget.hpp>
+#include <wsgate/support/host_port.hpp>
 #include <wsgate/tls/tls_context.hpp>
 
 #include <algorithm>
@@ -88,25 +89,18 @@ bool is_redis_prefix(std::string_view s) {
            });
 }
 
-// <scheme>host[:port][/path] of a service: http:// for webhooks, ws:// for WebSockets.
+// <scheme>host[:port][/path] of a service: http:// for webhooks, ws:// for WebSockets; the
+// host a name, an IPv4 address or an IPv6 address in brackets; the port 80 when not given.
 bool parse_service_url(const std::string& url, std::string_view scheme, service_config& out) {
     if (url.compare(0, scheme.size(), scheme) != 0) return false;
     std::string rest = url.substr(scheme.size());
     const auto slash = rest.find('/');
     out.path = slash == std::string::npos ? "/" : rest.substr(slash);
-    std::string authority = rest.substr(0, slash);
-    if (const auto colon = authority.rfind(':'); colon != std::string::npos) {
-        const auto port = value::parse_digits(authority.substr(colon + 1));
-        if (!port || *port == 0 || *port > 65535) return false;
-        out.port = static_cast<std::uint16_t>(*port);
-        authority.resize(colon);
-    }
-    out.host = authority;
-    return !authority.empty() &&
-           std::all_of(authority.begin(), authority.end(), [](char c) {
-               return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-           }) &&
-           std::none_of(out.path.begin(), out.path.end(),
+    auto authority = parse_host_port(std::string_view(rest).substr(0, slash));
+    if (!authority) return false;
+    out.host = std::move(authority->host);
+    out.port = authority->port.value_or(80);
+    return std::none_of(out.path.begin(), out.path.end(),
                         [](char c) { return c <= ' ' || c == '#' || c == 127; });
 }
 
@@ -135,7 +129,7 @@ service_config parse_service(const std::string& key, const std::string& name, co
         } else if (field == "allow") {
             s.users_only = v.one_of({"anyone", "users"}) == "users";
         } else if (field == "max_connections") {
-            s.max_connections = v.integer(1, 1024);
+            // Checked below, once the transport is known.
         } else if (field == "max_pending") {
             s.max_pending = v.integer(1, 1000000);
         } else {
@@ -143,6 +137,13 @@ service_config parse_service(const std::string& key, const std::string& name, co
         }
     }
     if (!spec.contains("transport")) throw config_error(key + ".transport: is required");
+    // http: the keep-alive pool (a few busy connections serve many clients); websocket: one
+    // upstream WebSocket per client that uses the service, so a far larger default and range.
+    const bool per_client = s.transport == "websocket";
+    if (per_client) s.max_connections = 1024;
+    if (const auto it = spec.find("max_connections"); it != spec.end())
+        s.max_connections = value(key + ".max_connections", *it, false)
+                                .integer(1, per_client ? 1000000 : 1024);
     // A queue lives in Redis: nothing to reach or sign. Webhooks are http://, upstream sockets ws://.
     if (s.transport == "queue") return s;
     for (const char* required : {"url", "secret"}) {
@@ -240,10 +241,12 @@ void check_across_keys(const config& c) {
         throw config_error("tls.api: true needs server.api_listen (else the API is on "
                            "server.listen, which tls.cert_file already covers)");
     if (c.tls.enabled()) {
+        // The gateway reads both files again, and may fail there too (a file replaced in
+        // between): it throws config_error for that as well.
         try {
             tls_context check(c.tls.cert_file, c.tls.key_file);
         } catch (const std::runtime_error& e) {
-            throw config_error(std::string("tls: ") + e.what());
+            throw config_error(e.what());  // "tls: private key '<file>': <reason>"
         }
     }
     // Anything the API accepts must be deliverable to an idle, fast client.

@@ -92,7 +92,8 @@ const std::vector<option>& options() {
                  "a claim name of 1-64 characters");
          }},
         {"auth.subscribe_check.url", "",
-         "http://host[:port][/path] asked about subscriptions whose rule has check; empty: none",
+         "http://host[:port][/path] (an IPv6 host in brackets) asked about subscriptions whose "
+         "rule has check; empty: none",
          [](config& c, const value& v) {
              auto& sc = c.auth.subscribe_check;
              sc.url = v.string("an http:// URL or empty");
@@ -206,15 +207,16 @@ const std::vector<option>& options() {
          "ping a client after this long without a frame from it; close it after twice as long",
          [](config& c, const value& v) { c.heartbeat.interval = v.duration(100, 3600000); }},
         {"redis.url", "",
-         "redis://[[user]:password@]host[:port][/db] shared by every instance; empty: one "
-         "instance on an in-process bus",
+         "redis://[[user]:password@]host[:port][/db] (an IPv6 host in brackets) shared by every "
+         "instance; empty: one instance on an in-process bus",
          [](config& c, const value& v) {
              c.redis.url = v.string("a redis:// URL or empty");
              c.redis.address.reset();
              if (c.redis.url.empty()) return;
              c.redis.address = parse_redis_url(c.redis.url);
              if (!c.redis.address)
-                 v.fail("a URL redis://[[user]:password@]host[:port][/db] (db 0-15)");
+                 v.fail("a URL redis://[[user]:password@]host[:port][/db] (db 0-15, an IPv6 "
+                        "host in brackets)");
          }},
         {"redis.prefix", "wsgate:", "prefix of every Redis Pub/Sub channel wsgate uses",
          [](config& c, const value& v) {
@@ -222,7 +224,8 @@ const std::vector<option>& options() {
                                        "at most 64 printable ASCII characters without spaces");
          }},
         {"redis.timeout_ms", "1000",
-         "limit for connecting to Redis, for each reply, and for the canary's round trip",
+         "limit for connecting to Redis (name lookup, connect, AUTH, SELECT), for its silence "
+         "while a reply is awaited, and for the canary's round trip",
          [](config& c, const value& v) { c.redis.timeout = v.duration(50, 60000); }},
         {"redis.reconnect_max_ms", "1000", "longest wait between attempts to reconnect to Redis",
          [](config& c, const value& v) { c.redis.reconnect_max = v.duration(50, 600000); }},

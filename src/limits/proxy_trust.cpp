@@ -75,20 +75,22 @@ bool proxy_trust::trusted(std::string_view address) const {
 }
 
 std::string proxy_trust::client_address(const std::string& peer,
-                                        std::string_view forwarded_for) const {
+                                        const std::vector<std::string_view>& forwarded_for) const {
     if (!trusted(peer)) return peer;
     std::string_view client = peer;
-    // Right to left: each hop appended the address it saw.
-    while (!forwarded_for.empty()) {
-        const auto comma = forwarded_for.rfind(',');
-        const auto entry =
-            trim(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
-        forwarded_for = comma == std::string_view::npos ? std::string_view{}
-                                                        : forwarded_for.substr(0, comma);
-        bool v4 = false;
-        if (!parse_address(entry, v4)) break;
-        client = entry;
-        if (!trusted(entry)) break;
+    // Right to left, the last line first: each hop appended the address it saw.
+    for (auto line = forwarded_for.rbegin(); line != forwarded_for.rend(); ++line) {
+        for (std::string_view rest = *line;;) {
+            const auto comma = rest.rfind(',');
+            const auto entry =
+                trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+            bool v4 = false;
+            if (!parse_address(entry, v4)) return std::string(client);
+            client = entry;
+            if (!trusted(entry)) return std::string(client);
+            if (comma == std::string_view::npos) break;
+            rest = rest.substr(0, comma);
+        }
     }
     return std::string(client);
 }

@@ -117,6 +117,12 @@ std::string render_prometheus(const metrics& m, const hub_gauges& g) {
              "TLS certificates reloaded on SIGHUP (failures: wsgate_errors_total{source=\"tls\"}).",
              m.tls_reloads);
 
+    x.family("wsgate_service_connections", "gauge",
+             "Connections open to each backend service (http: its keep-alive pool; websocket: "
+             "upstream WebSockets, at most its max_connections).");
+    for (const auto& [name, open] : g.service_connections)
+        x.sample("wsgate_service_connections", open, label("service", name));
+
     x.family("wsgate_closes_total", "counter", "Client connections closed, by reason.");
     for (std::size_t i = 0; i < close_reason_count; ++i)
         x.sample("wsgate_closes_total", m.closes[i],

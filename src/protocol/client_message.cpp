@@ -34,6 +34,7 @@ const char* to_string(client_error e) {
         case client_error::forbidden: return "forbidden";
         case client_error::too_large: return "too_large";
         case client_error::service_unavailable: return "service_unavailable";
+        case client_error::service_busy: return "service_busy";
         case client_error::timeout: return "timeout";
         case client_error::rejected: return "rejected";
         case client_error::rate_limited: return "rate_limited";

@@ -1,5 +1,7 @@
 #include <wsgate/redis/redis_address.hpp>
 
+#include <wsgate/support/host_port.hpp>
+
 #include <charconv>
 
 namespace wsgate {
@@ -59,19 +61,10 @@ std::optional<redis_address> parse_redis_url(std::string_view url) {
         a.username = std::move(*user);
         a.password = std::move(*password);
     }
-    if (const auto colon = url.rfind(':'); colon != std::string_view::npos) {
-        const auto port = parse_number<unsigned>(url.substr(colon + 1), 65535);
-        if (!port || *port == 0) return std::nullopt;
-        a.port = static_cast<std::uint16_t>(*port);
-        url = url.substr(0, colon);
-    }
-    if (url.empty()) return std::nullopt;
-    for (char c : url) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
-        if (!ok) return std::nullopt;
-    }
-    a.host = std::string(url);
+    auto authority = parse_host_port(url);  // host[:port], an IPv6 address in brackets
+    if (!authority) return std::nullopt;
+    a.host = std::move(authority->host);
+    if (authority->port) a.port = *authority->port;
     return a;
 }
 

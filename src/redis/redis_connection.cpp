@@ -1,10 +1,13 @@
 #include <wsgate/redis/redis_connection.hpp>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace wsgate {
 
@@ -38,6 +41,7 @@ redis_connection::redis_connection(net::any_io_executor ex, redis_address addres
       timeout_(timeout),
       name_(std::move(name)),
       handlers_(std::move(h)),
+      resolver_(ex_),
       watchdog_(ex_) {}
 
 redis_connection::~redis_connection() {
@@ -49,11 +53,37 @@ redis_connection::~redis_connection() {
 
 void redis_connection::connect() {
     if (state_ != state::down) return;
-    redisAsyncContext* ctx = redisAsyncConnect(address_.host.c_str(), address_.port);
+    state_ = state::connecting;
+    connect_deadline_ = clock_type::now() + timeout_;
+    watch();  // fails the attempt at the deadline, whichever step it is at
+    resolver_.async_resolve(
+        address_.host, address_.port, connect_deadline_,
+        [weak = weak_from_this(), attempt = ++attempt_](const boost::system::error_code& ec,
+                                                         const deadline_resolver::endpoints& found) {
+            auto self = weak.lock();
+            if (!self || attempt != self->attempt_ || self->state_ != state::connecting ||
+                ec == net::error::operation_aborted)
+                return;
+            if (ec == net::error::timed_out)
+                return self->lost("connect timeout (resolving " + self->address_.host +
+                                  " took longer than " + std::to_string(self->timeout_.count()) +
+                                  " ms)");
+            if (ec || found.empty())
+                return self->lost("resolve " + self->address_.host + ": " +
+                                  (ec ? ec.message() : "no address"));
+            // The first IPv4 address, else the first IPv6 one: what hiredis picked itself.
+            const auto v4 = std::find_if(found.begin(), found.end(),
+                                         [](const auto& e) { return e.address().is_v4(); });
+            self->open((v4 != found.end() ? *v4 : found.front()).address().to_string());
+        });
+}
+
+void redis_connection::open(const std::string& numeric_host) {
+    // A numeric address: hiredis's own getaddrinfo() does no lookup.
+    redisAsyncContext* ctx = redisAsyncConnect(numeric_host.c_str(), address_.port);
     if (ctx == nullptr || ctx->err != 0) {
         const std::string why = ctx != nullptr ? ctx->errstr : "out of memory";
         if (ctx != nullptr) redisAsyncFree(ctx);
-        state_ = state::connecting;
         return lost("connect: " + why);
     }
     ctx_ = ctx;
@@ -66,11 +96,8 @@ void redis_connection::connect() {
     ctx->ev.cleanup = &redis_connection::cleanup_c;
     ++generation_;
     socket_.emplace(ex_, ctx->c.fd);
-    state_ = state::connecting;
-    connect_deadline_ = clock_type::now() + timeout_;
     // hiredis learns that the connection is up from the first write event.
     redisAsyncSetConnectCallback(ctx, &redis_connection::on_connect_c);
-    watch();
 }
 
 void redis_connection::disconnect(const std::string& why) {
@@ -96,6 +123,7 @@ void redis_connection::lost(const std::string& why) {
     state_ = state::down;
     awaited_.clear();
     watchdog_.cancel();
+    resolver_.cancel();
     net::post(ex_, [weak = weak_from_this(), why] {
         if (auto self = weak.lock(); self && self->handlers_.on_down) self->handlers_.on_down(why);
     });
@@ -141,6 +169,7 @@ bool redis_connection::send(const std::vector<std::string_view>& args,
 
 void redis_connection::reply_arrived() {
     if (!awaited_.empty()) awaited_.pop_front();
+    last_progress_ = clock_type::now();
 }
 
 void redis_connection::watch() {
@@ -152,11 +181,26 @@ void redis_connection::watch() {
         const auto now = clock_type::now();
         if (self->state_ == state::connecting && now > self->connect_deadline_)
             return self->disconnect("connect timeout");
-        if (!self->awaited_.empty() && now - self->awaited_.front() > self->timeout_)
+        // Overdue only when Redis has been silent for the whole timeout: one SUBSCRIBE of
+        // 100,000 channels is megabytes to write and 100,000 replies to read, which may take
+        // longer than the timeout, and must not be taken for a Redis that stopped answering.
+        // Nor is it silent while our command is still being written, or while its answer
+        // waits unread in the socket (the loop was busy elsewhere).
+        if (!self->awaited_.empty() &&
+            now - std::max(self->awaited_.front(), self->last_progress_) > self->timeout_ &&
+            !self->want_write_ && !self->input_waiting())
             return self->disconnect("no reply within " + std::to_string(self->timeout_.count()) +
                                     " ms");
         self->watch();
     });
+}
+
+bool redis_connection::input_waiting() {
+    if (!socket_) return false;
+    net::posix::descriptor_base::bytes_readable available(true);
+    boost::system::error_code ec;
+    socket_->io_control(available, ec);
+    return !ec && available.get() > 0;
 }
 
 void redis_connection::on_connected(int status) {
@@ -305,6 +349,7 @@ void redis_connection::on_readable() {
 void redis_connection::on_writable() {
     if (ctx_ == nullptr || !want_write_) return;
     redisAsyncHandleWrite(ctx_);
+    last_progress_ = clock_type::now();  // Redis's silence counts from our last byte
     if (want_write_) arm(true);
 }
 

@@ -2,25 +2,44 @@
 
 namespace wsgate {
 
+bool subscription_tracker::has(const channel_set& set, const std::string& channel) const {
+    ++lookups_;
+    return set.count(channel) != 0;
+}
+
+bool subscription_tracker::insert(channel_set& set, const std::string& channel) {
+    ++lookups_;
+    return set.insert(channel).second;
+}
+
+bool subscription_tracker::erase(channel_set& set, const std::string& channel) {
+    ++lookups_;
+    return set.erase(channel) != 0;
+}
+
 void subscription_tracker::want(const std::string& channel) {
-    if (wanted_.insert(channel).second) dirty_.insert(channel);
+    if (!insert(wanted_, channel)) return;
+    insert(dirty_, channel);
+    if (!has(confirmed_, channel)) ++unconfirmed_;
 }
 
 void subscription_tracker::drop(const std::string& channel) {
-    if (wanted_.erase(channel) != 0) dirty_.insert(channel);
+    if (!erase(wanted_, channel)) return;
+    insert(dirty_, channel);
+    if (!has(confirmed_, channel)) --unconfirmed_;
 }
 
 subscription_tracker::batch subscription_tracker::take_batch() {
     batch b;
     for (const auto& channel : dirty_) {
-        const bool want = wanted_.count(channel) != 0;
-        const bool asked = asked_.count(channel) != 0;
+        const bool want = has(wanted_, channel);
+        const bool asked = has(asked_, channel);
         if (want && !asked) {
             b.subscribe.push_back(channel);
-            asked_.insert(channel);
+            insert(asked_, channel);
         } else if (!want && asked) {
             b.unsubscribe.push_back(channel);
-            asked_.erase(channel);
+            erase(asked_, channel);
         }
     }
     dirty_.clear();
@@ -28,24 +47,20 @@ subscription_tracker::batch subscription_tracker::take_batch() {
 }
 
 void subscription_tracker::confirmed(const std::string& channel, bool subscribed) {
+    const bool changed = subscribed ? insert(confirmed_, channel) : erase(confirmed_, channel);
+    if (!changed || !has(wanted_, channel)) return;
     if (subscribed)
-        confirmed_.insert(channel);
+        --unconfirmed_;
     else
-        confirmed_.erase(channel);
+        ++unconfirmed_;
 }
 
 void subscription_tracker::reset() {
     asked_.clear();
     confirmed_.clear();
+    lookups_ += wanted_.size();
     dirty_ = wanted_;
-}
-
-bool subscription_tracker::in_force() const {
-    if (!dirty_.empty()) return false;
-    for (const auto& channel : wanted_) {
-        if (confirmed_.count(channel) == 0) return false;
-    }
-    return true;
+    unconfirmed_ = wanted_.size();
 }
 
 }  // namespace wsgate

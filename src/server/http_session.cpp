@@ -1,7 +1,9 @@
 #include <wsgate/server/http_session.hpp>
 
 #include <chrono>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/ostream.hpp>
@@ -316,7 +318,12 @@ std::string http_session<Stream>::client_address(const request_type& request) {
     auto address = peer.address();
     if (address.is_v6() && address.to_v6().is_v4_mapped())
         address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
-    return state_->proxies.client_address(address.to_string(), request["X-Forwarded-For"]);
+    // Every X-Forwarded-For line counts: HAProxy (`option forwardfor`) appends its own after
+    // the client's, so the first one is whatever the client chose to send.
+    std::vector<std::string_view> forwarded_for;
+    for (auto [it, end] = request.equal_range("X-Forwarded-For"); it != end; ++it)
+        forwarded_for.push_back(it->value());
+    return state_->proxies.client_address(address.to_string(), forwarded_for);
 }
 
 template <class Stream>

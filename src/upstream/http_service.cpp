@@ -16,6 +16,8 @@
 #include <wsgate/json/json_reader.hpp>
 #include <spdlog/spdlog.h>
 
+#include <wsgate/support/deadline_resolver.hpp>
+#include <wsgate/support/host_port.hpp>
 #include <wsgate/upstream/signature.hpp>
 
 namespace wsgate {
@@ -57,15 +59,18 @@ public:
     void run(job j) {
         job_ = std::move(j);
         reused_ = connected_;
+        // The job's deadline bounds every step: resolving, connecting, sending, the answer.
         stream_.expires_at(job_.deadline);
         if (connected_) return send();
         const auto& cfg = owner_.config();
-        resolver_.async_resolve(cfg.host, std::to_string(cfg.port),
-                                [self = shared_from_this()](beast::error_code ec,
-                                                            tcp::resolver::results_type hosts) {
-                                    if (ec) return self->fail(ec, "resolve");
-                                    self->connect(hosts);
-                                });
+        resolver_.async_resolve(
+            cfg.host, cfg.port, job_.deadline,
+            [self = shared_from_this()](const beast::error_code& ec,
+                                        const deadline_resolver::endpoints& hosts) {
+                if (ec == net::error::timed_out) return self->fail(beast::error::timeout, "resolve");
+                if (ec) return self->fail(ec, "resolve");
+                self->connect(hosts);
+            });
     }
 
     void close() {
@@ -76,7 +81,7 @@ public:
     }
 
 private:
-    void connect(const tcp::resolver::results_type& hosts) {
+    void connect(const deadline_resolver::endpoints& hosts) {
         stream_.async_connect(hosts, [self = shared_from_this()](beast::error_code ec,
                                                                  const tcp::endpoint&) {
             if (ec) return self->fail(ec, "connect");
@@ -91,7 +96,7 @@ private:
         const auto& cfg = owner_.config();
         const std::string timestamp = unix_timestamp();
         request_ = {http::verb::post, cfg.path, 11};
-        request_.set(http::field::host, cfg.host);
+        request_.set(http::field::host, format_host_port(cfg.host, cfg.port, 80));
         request_.set(http::field::user_agent, "wsgate/" WSGATE_VERSION);
         request_.set(http::field::content_type, "application/json");
         request_.set("X-Wsgate-Timestamp", timestamp);
@@ -174,7 +179,7 @@ private:
 
     http_service& owner_;
     beast::tcp_stream stream_;
-    tcp::resolver resolver_;
+    deadline_resolver resolver_;
     beast::flat_buffer buffer_;
     http::request<http::string_body> request_;
     std::optional<http::response_parser<http::string_body>> parser_;

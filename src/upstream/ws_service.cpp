@@ -1,4 +1,6 @@
 #include <wsgate/protocol/server_message.hpp>
+#include <wsgate/support/deadline_resolver.hpp>
+#include <wsgate/support/host_port.hpp>
 #include <wsgate/upstream/http_service.hpp>
 #include <wsgate/upstream/signature.hpp>
 #include <wsgate/upstream/ws_service.hpp>
@@ -69,15 +71,21 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
         : owner_(owner),
           cfg_(owner->config()),
           push_(owner->push_),
+          open_(owner->open_),
           connection_(std::move(connection)),
           user_(std::move(user)),
           resolver_(owner->ex_),
           ws_(owner->ex_),
-          connect_timer_(owner->ex_) {}
+          connect_timer_(owner->ex_) {
+        ++*open_;
+    }
+    // Its socket goes with it: the service's count goes down.
+    ~upstream() { --*open_; }
 
     /// Resolves, connects and handshakes, within cfg.timeout.
     void start() {
-        connect_timer_.expires_after(cfg_.timeout);
+        const auto deadline = std::chrono::steady_clock::now() + cfg_.timeout;
+        connect_timer_.expires_at(deadline);
         connect_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (ec || self->state_ != state::connecting) return;
             self->timed_out_ = true;
@@ -85,8 +93,9 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
             beast::get_lowest_layer(self->ws_).close();
         });
         resolver_.async_resolve(
-            cfg_.host, std::to_string(cfg_.port),
-            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type hosts) {
+            cfg_.host, cfg_.port, deadline,
+            [self = shared_from_this()](const beast::error_code& ec,
+                                        const deadline_resolver::endpoints& hosts) {
                 if (ec) return self->connect_failed(ec, "resolve");
                 self->connect(hosts);
             });
@@ -146,7 +155,7 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
         result_handler done;
     };
 
-    void connect(const tcp::resolver::results_type& hosts) {
+    void connect(const deadline_resolver::endpoints& hosts) {
         beast::get_lowest_layer(ws_).async_connect(
             hosts, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
                 if (ec) return self->connect_failed(ec, "connect");
@@ -177,7 +186,7 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
         timeouts.keep_alive_pings = false;
         ws_.set_option(timeouts);
         ws_.read_message_max(cfg_.max_bytes + 4096);
-        ws_.async_handshake(response_, cfg_.host + ":" + std::to_string(cfg_.port), cfg_.path,
+        ws_.async_handshake(response_, format_host_port(cfg_.host, cfg_.port, 80), cfg_.path,
                             [self = shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->connect_failed(ec, "handshake");
                                 self->opened();
@@ -200,7 +209,7 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
         beast::get_lowest_layer(ws_).close();
         std::string message;
         auto code = protocol::client_error::service_unavailable;
-        if (timed_out_ || ec == beast::error::timeout) {
+        if (timed_out_ || ec == beast::error::timeout || ec == net::error::timed_out) {
             code = protocol::client_error::timeout;
             message = cfg_.name + " did not accept the connection within " +
                       std::to_string(cfg_.timeout.count()) + " ms";
@@ -295,9 +304,10 @@ class ws_service::upstream : public std::enable_shared_from_this<upstream> {
     std::weak_ptr<ws_service> owner_;
     const service_config cfg_;
     const push_function push_;
+    const std::shared_ptr<std::size_t> open_;
     const std::string connection_;
     const std::string user_;
-    tcp::resolver resolver_;
+    deadline_resolver resolver_;
     websocket::stream<beast::tcp_stream> ws_;
     net::steady_timer connect_timer_;
     websocket::response_type response_;
@@ -316,10 +326,24 @@ ws_service::~ws_service() {
 }
 
 void ws_service::forward(client_message m, result_handler done) {
-    auto& up = upstreams_[m.connection_id];
-    const bool fresh = !up;
-    if (fresh) up = std::make_shared<upstream>(shared_from_this(), m.connection_id, m.user);
-    const auto keep = up;  // start() may not drop it, but enqueue before it runs anyway
+    auto found = upstreams_.find(m.connection_id);
+    const bool fresh = found == upstreams_.end();
+    if (fresh && *open_ >= cfg_.max_connections) {
+        // Upstreams still closing count too: each holds a socket until it is gone.
+        const auto busy = service_result::failed(
+            protocol::client_error::service_busy,
+            cfg_.name + " is busy: at most " + std::to_string(cfg_.max_connections) +
+                " connections to it may be open (max_connections); try again later");
+        net::post(ex_, [done = std::move(done), busy]() mutable { done(busy); });
+        return;
+    }
+    if (fresh)
+        found = upstreams_
+                    .emplace(m.connection_id,
+                             std::make_shared<upstream>(shared_from_this(), m.connection_id,
+                                                        m.user))
+                    .first;
+    const auto keep = found->second;  // start() may not drop it, but enqueue before it runs anyway
     keep->enqueue(webhook_body(cfg_.name, m), std::move(done));
     if (fresh) keep->start();
 }

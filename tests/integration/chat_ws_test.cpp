@@ -199,5 +199,37 @@ TEST(chat_ws, the_client_leaving_closes_its_upstream_websocket) {
     EXPECT_EQ(staying.read_json(), reply(2, "echo: still here"));
 }
 
+TEST(chat_ws, upstream_connections_beyond_max_connections_are_refused_as_service_busy) {
+    chat_setup setup = ws_setup();
+    setup.service["max_connections"] = 2;
+    chat_rig rig(setup);
+    const std::string open_gauge = "wsgate_service_connections{service=\"chatbot\"}";
+    ws_client first, second, third;
+    for (auto* client : {&first, &second, &third}) client->connect(rig.port());
+    for (auto* client : {&first, &second}) {
+        client->send_json(send_frame("hello", 1));
+        ASSERT_EQ(client->read_json(), ack(1));
+        ASSERT_EQ(client->read_json(), reply(1, "echo: hello"));
+    }
+
+    third.send_json(send_frame("one too many", 3));
+
+    const json refused = third.read_json();
+    expect_error(refused, 3, "service_busy");
+    EXPECT_NE(refused.value("message", "").find("at most 2"), std::string::npos) << refused;
+    EXPECT_EQ(bot_websockets(rig), 2);
+    EXPECT_EQ(rig.api().metric(ws_errors("service_busy")), 1);
+    EXPECT_EQ(rig.api().metric(open_gauge), 2);
+
+    // A connection given back makes room for the next client.
+    first.close();
+    EXPECT_EQ(rig.api().wait_metric(open_gauge, 1), 1);
+    third.send_json(send_frame("room now", 4));
+    EXPECT_EQ(third.read_json(), ack(4));
+    EXPECT_EQ(third.read_json(), reply(4, "echo: room now"));
+    EXPECT_EQ(rig.api().metric(open_gauge), 2);
+    expect_marker_next(rig.api(), {&second, &third});
+}
+
 }  // namespace
 }  // namespace wsgate::test

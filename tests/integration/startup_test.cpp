@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gateway_process.hpp"
+#include "http_client.hpp"
 #include "temp_dir.hpp"
 #include "ws_client.hpp"
 
@@ -73,6 +74,24 @@ TEST(startup, invalid_environment_variable_fails_with_exit_2_naming_the_key) {
     expect_config_error(
         gateway_process::run_to_completion({}, {"WSGATE_LIMITS_MAX_MESSAGE_BYTES=10"}),
         "limits.max_message_bytes");
+}
+
+TEST(startup, kubernetes_service_variables_are_warned_about_and_the_gateway_starts) {
+    // What Kubernetes injects into every pod when a Service is named wsgate.
+    const std::vector<std::string> injected{
+        "WSGATE_SERVICE_HOST=10.96.0.12", "WSGATE_SERVICE_PORT=8080",
+        "WSGATE_PORT=tcp://10.96.0.12:8080", "WSGATE_PORT_8080_TCP_ADDR=10.96.0.12"};
+    gateway_process gw({}, injected);
+
+    EXPECT_EQ(http_client(gw.public_port()).get("/healthz").status, 200u);
+    const std::string log = gw.log_text();
+    for (const auto& entry : injected) {
+        const std::string name = entry.substr(0, entry.find('='));
+        const std::string line = " warning " + name + ": unknown environment variable, ignored\n";
+        const auto at = log.find(line);
+        EXPECT_NE(at, std::string::npos) << name << " not warned about:\n" << log;
+        EXPECT_EQ(log.find(line, at + 1), std::string::npos) << name << " warned twice";
+    }
 }
 
 /// Subscribes `client` to channels c0, c1, ... until refused; returns how many were accepted.

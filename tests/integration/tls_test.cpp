@@ -3,7 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
 
 #include <string>
 #include <thread>
@@ -205,6 +211,69 @@ TEST(tls, configuration_mistakes_stop_the_start_with_the_key_named) {
     expect_refused({"--tls.cert_file", files.key, "--tls.key_file", files.key}, "tls:");
     expect_refused(files.args() + std::vector<std::string>{"--tls.api", "true"},
                    "tls.api: true needs server.api_listen");
+}
+
+/// Feeds a FIFO: the first reader that opens it gets `first`, every later one `later`, until
+/// the object goes away. A file that reads differently each time it is opened, as a key file
+/// replaced (or truncated) between two reads would.
+class changing_file {
+  public:
+    changing_file(std::filesystem::path path, std::string first, std::string later)
+        : path_(std::move(path)) {
+        if (::mkfifo(path_.c_str(), 0600) != 0) throw std::runtime_error("mkfifo failed");
+        writer_ = std::thread([this, first = std::move(first), later = std::move(later)] {
+            for (bool opened_before = false; !stop_;) {
+                // Non-blocking: fails (ENXIO) until a reader has the FIFO open.
+                const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK);
+                if (fd < 0) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                    continue;
+                }
+                const std::string& text = opened_before ? later : first;
+                opened_before = true;
+                // Fits in the pipe's buffer: written at once, whatever the reader does.
+                [[maybe_unused]] const auto n = ::write(fd, text.data(), text.size());
+                ::close(fd);
+                ++opens_;
+                // The reader sees EOF once it has read everything; wait for it to close.
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        });
+    }
+    ~changing_file() {
+        stop_ = true;
+        writer_.join();
+    }
+    int opens() const { return opens_; }
+
+  private:
+    std::filesystem::path path_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> opens_{0};
+    std::thread writer_;
+};
+
+TEST(tls, key_that_changes_between_the_check_and_the_load_stops_the_start_with_one_line) {
+    // The configuration check reads the key, then the gateway reads it again: a file replaced in
+    // between (here a FIFO that gives the key once, then something that is no key) must end the
+    // start like every other configuration error, not with an uncaught exception.
+    tls_files files;
+    const auto certificate = make_self_signed("wsgate-changing");
+    files.dir.write_file("cert.pem", certificate.cert_pem);
+    const auto key = files.dir.path() / "changing-key.pem";
+    changing_file changing(key, certificate.key_pem, "not a key any more\n");
+
+    const auto run = gateway_process::run_to_completion(
+        {"--server.listen", "127.0.0.1:0", "--tls.cert_file", files.cert, "--tls.key_file",
+         key.string()});
+
+    EXPECT_GE(changing.opens(), 1);
+    EXPECT_EQ(run.exit_status, 2) << run.err;
+    const std::string prefix = "wsgate: configuration error: tls: private key '" + key.string();
+    EXPECT_EQ(run.err.rfind(prefix, 0), 0u) << run.err;
+    const auto newline = run.err.find('\n');
+    EXPECT_TRUE(newline == std::string::npos || newline == run.err.size() - 1)
+        << "more than one line: " << run.err;
 }
 
 /// A TLS client on wsgate's own engine over a raw socket, so that a test decides how its

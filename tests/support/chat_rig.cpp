@@ -90,12 +90,6 @@ std::string ws_errors(const std::string& code) {
     return "wsgate_errors_total{source=\"ws\",code=\"" + code + "\"}";
 }
 
-long long elapsed_ms(std::chrono::steady_clock::time_point since) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                 since)
-        .count();
-}
-
 void expect_each_client_answered_in_order(const std::vector<std::unique_ptr<ws_client>>& clients,
                                           int messages_each) {
     const auto text = [](std::size_t c, int m) {

@@ -11,6 +11,7 @@
 #include "chatbot_process.hpp"
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "polling.hpp"
 #include "ws_client.hpp"
 
 namespace wsgate::test {
@@ -79,7 +80,5 @@ std::string ws_errors(const std::string& code);
 /// ack for each and the replies to its own messages, in the order it sent them.
 void expect_each_client_answered_in_order(const std::vector<std::unique_ptr<ws_client>>& clients,
                                           int messages_each);
-
-long long elapsed_ms(std::chrono::steady_clock::time_point since);
 
 }  // namespace wsgate::test

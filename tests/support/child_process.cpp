@@ -1,10 +1,12 @@
 #include "child_process.hpp"
 
 #include <arpa/inet.h>
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <exception>
 #include <fcntl.h>
 #include <iostream>
@@ -55,8 +57,16 @@ pid_t spawn_child(const std::vector<std::string>& argv, const spawn_options& opt
     std::vector<std::string> argv_strings = argv;
     std::vector<std::string> env_strings;
     const std::string& drop = options.drop_env_prefix;
+    // An extra entry replaces an inherited variable of the same name (getenv() would find the
+    // inherited one first).
+    const auto overridden = [&](std::string_view entry) {
+        const auto name = entry.substr(0, entry.find('=') + 1);
+        return std::any_of(options.extra_env.begin(), options.extra_env.end(),
+                           [&](const std::string& extra) { return extra.rfind(name, 0) == 0; });
+    };
     for (char** entry = environ; *entry != nullptr; ++entry) {
-        if (drop.empty() || std::strncmp(*entry, drop.c_str(), drop.size()) != 0) {
+        if ((drop.empty() || std::strncmp(*entry, drop.c_str(), drop.size()) != 0) &&
+            !overridden(*entry)) {
             env_strings.emplace_back(*entry);
         }
     }

@@ -18,7 +18,8 @@ namespace wsgate::test {
 struct spawn_options {
     std::string stdout_path;  ///< stdout is appended to this file (created when missing)
     std::string stderr_path;  ///< stderr is appended to this file; empty: to stdout's file
-    std::vector<std::string> extra_env;  ///< `NAME=value` entries added to the environment
+    /// `NAME=value` entries added to the environment (each replaces an inherited NAME)
+    std::vector<std::string> extra_env;
     /// Variables of the current environment whose name starts with this are not passed on
     /// (empty: all are).
     std::string drop_env_prefix;

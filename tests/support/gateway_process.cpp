@@ -67,7 +67,8 @@ std::uint16_t port_of(const std::string& host_port) {
 
 }  // namespace
 
-gateway_process::gateway_process(std::vector<std::string> extra_args) {
+gateway_process::gateway_process(std::vector<std::string> extra_args,
+                                 const std::vector<std::string>& extra_env) {
     std::vector<std::string> args;
     if (!has_flag(extra_args, "server.listen")) {
         args.insert(args.end(), {"--server.listen", "127.0.0.1:0"});
@@ -76,7 +77,7 @@ gateway_process::gateway_process(std::vector<std::string> extra_args) {
         args.insert(args.end(), {"--log.level", "info"});
     }
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    pid_ = spawn(args, {}, (dir_.path() / "wsgate.log").string(), "");
+    pid_ = spawn(args, extra_env, (dir_.path() / "wsgate.log").string(), "");
     try {
         wait_for_listening_line();
     } catch (...) {

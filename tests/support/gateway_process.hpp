@@ -32,7 +32,10 @@ const char* gateway_binary();
 /// with SIGKILL if it still runs, and prints the log when the current test has failed.
 class gateway_process {
   public:
-    explicit gateway_process(std::vector<std::string> extra_args = {});
+    /// `extra_env`: `NAME=value` entries added to its environment (which otherwise holds no
+    /// WSGATE_ variable).
+    explicit gateway_process(std::vector<std::string> extra_args = {},
+                             const std::vector<std::string>& extra_env = {});
     ~gateway_process();
     gateway_process(const gateway_process&) = delete;
     gateway_process& operator=(const gateway_process&) = delete;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
+#include <thread>
 
 #include "polling.hpp"
 #include "prometheus_text.hpp"
@@ -208,6 +209,23 @@ http_response to_http_response(boost::beast::http::response<boost::beast::http::
     out.body = std::move(res.body());
     out.json = nlohmann::json::parse(out.body, nullptr, false);
     return out;
+}
+
+long long slowest_healthz_ms(std::uint16_t port, std::chrono::milliseconds during) {
+    long long worst = 0;
+    for (const auto end = std::chrono::steady_clock::now() + during;
+         std::chrono::steady_clock::now() < end;) {
+        const auto start = std::chrono::steady_clock::now();
+        long long took = 2000;
+        try {
+            if (http_client(port, std::chrono::seconds(2)).get("/healthz").status == 200)
+                took = elapsed_ms(start);
+        } catch (const std::exception&) {
+        }
+        worst = std::max(worst, took);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return worst;
 }
 
 }  // namespace wsgate::test

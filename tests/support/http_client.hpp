@@ -82,6 +82,10 @@ class http_client {
 /// are not an HTTP response.
 std::optional<http_response> take_http_response(std::string& bytes, bool head = false);
 
+/// The slowest answer, in milliseconds, to GET /healthz on `port`, asked every 20 ms for
+/// `during` (a request that fails counts as 2000): whether the server's event loop was free.
+long long slowest_healthz_ms(std::uint16_t port, std::chrono::milliseconds during);
+
 /// GET /metrics on `port` and return the value of `series`, or -1 when it is absent.
 double metric(std::uint16_t port, const std::string& series);
 

@@ -35,7 +35,7 @@ void set_timeouts(int fd, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-redis_process::redis_process() {
+redis_process::redis_process(bool also_ipv6) : also_ipv6_(also_ipv6) {
     // The port was free when we looked; another process may take it before redis binds it.
     for (int attempt = 1;; ++attempt) {
         port_ = free_loopback_port();
@@ -65,13 +65,17 @@ redis_process::~redis_process() {
 
 std::string redis_process::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
+std::string redis_process::url_ipv6() const { return "redis://[::1]:" + std::to_string(port_); }
+
 void redis_process::spawn_server() {
     const std::string port = std::to_string(port_);
-    pid_ = spawn_logged({program("WSGATE_REDIS_SERVER", "redis-server"), "--port", port, "--bind",
-                         "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-                         "--dir", dir_.path().string(), "--logfile", "", "--loglevel", "notice",
-                         "--databases", "1"},
-                        (dir_.path() / "redis.log").string());
+    std::vector<std::string> argv{program("WSGATE_REDIS_SERVER", "redis-server"), "--port", port,
+                                  "--bind", "127.0.0.1"};
+    if (also_ipv6_) argv.emplace_back("::1");  // redis joins the words up to the next --option
+    argv.insert(argv.end(), {"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir",
+                             dir_.path().string(), "--logfile", "", "--loglevel", "notice",
+                             "--databases", "1"});
+    pid_ = spawn_logged(argv, (dir_.path() / "redis.log").string());
     paused_ = false;
 }
 

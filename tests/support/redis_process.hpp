@@ -19,7 +19,8 @@ namespace wsgate::test {
 /// server (SIGKILL) and prints its log when the current test has failed.
 class redis_process {
   public:
-    redis_process();
+    /// `also_ipv6`: listen on [::1] too (same port), for url_ipv6().
+    explicit redis_process(bool also_ipv6 = false);
     ~redis_process();
     redis_process(const redis_process&) = delete;
     redis_process& operator=(const redis_process&) = delete;
@@ -27,6 +28,8 @@ class redis_process {
     std::uint16_t port() const { return port_; }
     /// `redis://127.0.0.1:<port>`, for `--redis.url`.
     std::string url() const;
+    /// `redis://[::1]:<port>` (only with `also_ipv6`).
+    std::string url_ipv6() const;
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }
     bool paused() const { return paused_; }
@@ -66,6 +69,7 @@ class redis_process {
     std::uint16_t port_ = 0;
     pid_t pid_ = -1;
     bool paused_ = false;
+    bool also_ipv6_ = false;
     mutable unsigned commands_run_ = 0;
 };
 

@@ -382,9 +382,26 @@ TEST(config, file_must_hold_a_json_object) {
     EXPECT_EQ(error_of({"--config", path}), path + ": must be a JSON object");
 }
 
-TEST(config, unknown_environment_variable_is_an_error) {
-    EXPECT_EQ(error_of({}, {{"WSGATE_LOG_COLOUR", "red"}}),
-              "WSGATE_LOG_COLOUR: unknown environment variable");
+TEST(config, unknown_environment_variable_is_only_a_warning_naming_it) {
+    // Kubernetes gives every pod WSGATE_SERVICE_HOST, WSGATE_PORT, ... for a Service named
+    // wsgate: such variables must not stop the start.
+    const env_map env{{"WSGATE_LOG_COLOUR", "red"},
+                      {"WSGATE_SERVICE_HOST", "10.96.0.12"},
+                      {"WSGATE_PORT_8080_TCP_ADDR", "10.96.0.12"},
+                      {"WSGATE_LIMITS_MAX_SUBSCRIPTIONS", "7"}};
+    EXPECT_EQ(error_of({}, env), "(no error)");
+    const auto result = wsgate::load_config({}, env);
+    EXPECT_EQ(result.cfg.limits.max_subscriptions, 7u) << "known variables still apply";
+    EXPECT_EQ(result.warnings,
+              (std::vector<std::string>{
+                  "WSGATE_LOG_COLOUR: unknown environment variable, ignored",
+                  "WSGATE_PORT_8080_TCP_ADDR: unknown environment variable, ignored",
+                  "WSGATE_SERVICE_HOST: unknown environment variable, ignored"}));
+    EXPECT_TRUE(wsgate::load_config({}, {{"WSGATE_LOG_LEVEL", "info"}}).warnings.empty());
+    // A known variable with a bad value stays fatal, and so do unknown keys and flags.
+    EXPECT_EQ(error_of({}, {{"WSGATE_SERVICE_HOST", "x"}, {"WSGATE_LOG_LEVEL", "loud"}}).rfind(
+                  "log.level: must be one of", 0),
+              0u);
 }
 
 TEST(config, unknown_flag_is_an_error) {
@@ -725,6 +742,53 @@ TEST(config, websocket_services_take_ws_urls) {
     EXPECT_EQ(s.host, "10.0.0.7");
     EXPECT_EQ(s.port, 81);
     EXPECT_EQ(s.path, "/up");
+}
+
+TEST(config, service_urls_take_ipv6_literals_in_brackets) {
+    auto c = load({"--services",
+                   R"({"web":{"transport":"http","url":"http://[::1]:9000/chat",)"
+                   R"("secret":"0123456789abcdef"},)"
+                   R"("sock":{"transport":"websocket","url":"ws://[fd00::7]/x",)"
+                   R"("secret":"0123456789abcdef"}})",
+                   "--auth.subscribe_check.url", "http://[::1]:9001/check",
+                   "--auth.subscribe_check.secret", "0123456789abcdef"});
+    const auto& web = c.services.at("web");
+    EXPECT_EQ(web.host, "::1");
+    EXPECT_EQ(web.port, 9000);
+    EXPECT_EQ(web.path, "/chat");
+    const auto& sock = c.services.at("sock");
+    EXPECT_EQ(sock.host, "fd00::7");
+    EXPECT_EQ(sock.port, 80);
+    EXPECT_EQ(sock.path, "/x");
+    EXPECT_EQ(c.auth.subscribe_check.webhook.host, "::1");
+    EXPECT_EQ(c.auth.subscribe_check.webhook.port, 9001);
+    for (const char* url : {"http://::1:9000/chat", "http://[::1/chat", "http://[::1]:/chat",
+                            "http://[nope]:9000/", "http://[::1]x/"}) {
+        const std::string services =
+            std::string(R"({"web":{"transport":"http","secret":"0123456789abcdef","url":")") +
+            url + "\"}}";
+        EXPECT_EQ(error_of({"--services", services}).rfind("services.web.url: must be", 0), 0u)
+            << url;
+    }
+}
+
+TEST(config, websocket_services_have_their_own_max_connections_default_and_range) {
+    const auto service = [](const std::string& transport, const std::string& extra) {
+        return R"({"s":{"transport":")" + transport + R"(","url":")" +
+               (transport == "http" ? "http" : "ws") +
+               R"(://h/","secret":"0123456789abcdef")" + extra + "}}";
+    };
+    EXPECT_EQ(load({"--services", service("http", "")}).services.at("s").max_connections, 16u);
+    EXPECT_EQ(load({"--services", service("websocket", "")}).services.at("s").max_connections,
+              1024u);
+    EXPECT_EQ(load({"--services", service("websocket", R"(,"max_connections":50000)")})
+                  .services.at("s")
+                  .max_connections,
+              50000u);
+    EXPECT_EQ(error_of({"--services", service("http", R"(,"max_connections":50000)")}),
+              "services.s.max_connections: must be an integer between 1 and 1024 (got 50000)");
+    EXPECT_EQ(error_of({"--services", service("websocket", R"(,"max_connections":0)")}),
+              "services.s.max_connections: must be an integer between 1 and 1000000 (got 0)");
 }
 
 TEST(config, queue_services_need_redis_and_nothing_else) {

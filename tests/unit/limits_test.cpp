@@ -109,6 +109,41 @@ TEST(proxy_trust, only_trusted_peers_may_name_the_client) {
     EXPECT_EQ(trust.client_address("10.0.0.1", "1.1.1.1, junk, 10.0.0.2"), "10.0.0.2");
 }
 
+TEST(proxy_trust, every_forwarded_for_line_counts_and_the_last_is_walked_first) {
+    // HAProxy's option forwardfor appends a line of its own after the client's: the client
+    // (127.0.0.2 here, seen by the trusted 127.0.0.1) cannot pick its address with the first.
+    proxy_trust trust(ranges({"127.0.0.1", "10.0.0.0/8"}));
+    using lines = std::vector<std::string_view>;
+    EXPECT_EQ(trust.client_address("127.0.0.1", lines{"198.51.100.1", "127.0.0.2"}), "127.0.0.2");
+    EXPECT_EQ(trust.client_address("127.0.0.1", lines{"198.51.100.1, 10.1.1.1", "127.0.0.2"}),
+              "127.0.0.2");
+    // Trusted hops are skipped across lines, right to left.
+    EXPECT_EQ(trust.client_address("127.0.0.1", lines{"6.6.6.6, 203.0.113.9", "10.0.0.5",
+                                                      "10.0.0.4, 10.0.0.3"}),
+              "203.0.113.9");
+    // Every address trusted: the left-most. No line at all: the peer.
+    EXPECT_EQ(trust.client_address("127.0.0.1", lines{"10.0.0.9", "10.0.0.8"}), "10.0.0.9");
+    EXPECT_EQ(trust.client_address("127.0.0.1", lines{}), "127.0.0.1");
+    // An untrusted peer's lines are all ignored.
+    EXPECT_EQ(trust.client_address("203.0.113.1", lines{"1.2.3.4", "5.6.7.8"}), "203.0.113.1");
+    // IPv6 entries.
+    proxy_trust v6(ranges({"::1"}));
+    EXPECT_EQ(v6.client_address("::1", lines{"2001:db8::1", "2001:db8::7"}), "2001:db8::7");
+}
+
+TEST(proxy_trust, an_entry_that_is_no_address_ends_the_walk_at_the_hop_that_wrote_it) {
+    proxy_trust trust(ranges({"10.0.0.0/8"}));
+    using lines = std::vector<std::string_view>;
+    // Right-most entry malformed: the peer itself wrote it.
+    for (const char* bad : {"unknown", "", "198.51.100.7:4711", "[2001:db8::1]", "x, "})
+        EXPECT_EQ(trust.client_address("10.0.0.1", lines{bad}), "10.0.0.1") << bad;
+    // Behind a trusted hop: that hop.
+    EXPECT_EQ(trust.client_address("10.0.0.1", lines{"198.51.100.7, unknown", "10.0.0.2"}),
+              "10.0.0.2");
+    // Only what lies left of the first untrusted address may be malformed, and is never read.
+    EXPECT_EQ(trust.client_address("10.0.0.1", lines{"junk", "198.51.100.7"}), "198.51.100.7");
+}
+
 TEST(origin_policy, exact_and_wildcard_origins) {
     auth::origin_policy open;
     EXPECT_TRUE(open.allows("https://evil.example"));

@@ -21,7 +21,8 @@ class tls_context;
 /// Data flows one way: REST ingest → bus → (every instance's) bus → hub → sessions.
 class gateway {
 public:
-    /// Binds the listeners (throws boost::system::system_error when it cannot).
+    /// Reads the TLS files (throws config_error when they do not load) and binds the listeners
+    /// (throws boost::system::system_error when it cannot).
     gateway(boost::asio::io_context& ioc, config cfg);
     ~gateway();
 

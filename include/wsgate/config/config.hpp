@@ -132,7 +132,8 @@ struct config {
         std::string url;  ///< empty: the in-process bus (one instance)
         std::optional<redis_address> address;  ///< parsed from url when it is set
         std::string prefix = "wsgate:";  ///< prefix of every Redis channel
-        /// Connecting, each command's reply, and the canary's round trip must each take less.
+        /// Connecting (name lookup included), Redis's silence while a reply is awaited, and the
+        /// canary's round trip must each take less.
         std::chrono::milliseconds timeout{1000};
         std::chrono::milliseconds reconnect_max{1000};
         std::chrono::milliseconds canary_interval{500};
@@ -159,11 +160,14 @@ enum class config_action { run, help, version };
 struct load_result {
     config_action action = config_action::run;
     config cfg;
+    /// One line each for main to log once logging is set up (unknown WSGATE_* variables).
+    std::vector<std::string> warnings;
 };
 
 /// Builds the configuration from defaults < JSON file (`--config PATH`) < environment
 /// (`WSGATE_*`, taken from `env`) < command-line flags (`args`, without argv[0]).
-/// Throws config_error on an unknown key, a bad value, an unreadable file or a bad flag.
+/// Throws config_error on an unknown key, a bad value, an unreadable file or a bad flag; an
+/// unknown WSGATE_* variable is no error, only a line in `warnings`.
 load_result load_config(const std::vector<std::string>& args,
                         const std::map<std::string, std::string>& env);
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace wsgate {
 
@@ -16,11 +17,13 @@ enum class close_reason { client, shutdown, slow_consumer, binary, too_big, bad_
 inline constexpr std::size_t close_reason_count = 14;
 const char* to_string(close_reason r);
 
-/// Gauges read from the hub at scrape time.
+/// Gauges read from the hub (and the services) at scrape time.
 struct hub_gauges {
     std::size_t connections = 0;
     std::size_t subscriptions = 0;
     std::size_t channels = 0;
+    /// Connections open to each http and websocket service, by service name.
+    std::vector<std::pair<std::string, std::size_t>> service_connections;
 };
 
 /// The Redis bridge's state and counters (shown only when Redis is configured).

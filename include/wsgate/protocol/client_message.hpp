@@ -23,6 +23,7 @@ enum class client_error {
     forbidden,
     too_large,
     service_unavailable,
+    service_busy,
     timeout,
     rejected,
     rate_limited,

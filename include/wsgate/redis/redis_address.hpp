@@ -7,9 +7,10 @@
 
 namespace wsgate {
 
-/// Where a Redis server is and how to log in: `redis://[[user]:password@]host[:port][/db]`.
+/// Where a Redis server is and how to log in: `redis://[[user]:password@]host[:port][/db]`,
+/// the host a name, an IPv4 address or an IPv6 address in brackets (`redis://[::1]:6379`).
 struct redis_address {
-    std::string host;
+    std::string host;  ///< an IPv6 address without its brackets
     std::uint16_t port = 6379;
     std::string username;  ///< empty: AUTH with the password alone
     std::string password;  ///< empty: no AUTH

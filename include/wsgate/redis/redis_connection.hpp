@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <wsgate/redis/redis_address.hpp>
+#include <wsgate/support/deadline_resolver.hpp>
 
 struct redisAsyncContext;
 struct redisReply;
@@ -23,10 +24,14 @@ namespace wsgate {
 /// One hiredis asynchronous connection, driven by the io_context: hiredis's read/write hooks
 /// become `stream_descriptor::async_wait`s on its socket. No threads, no polling.
 ///
-/// hiredis 0.14 has no timeouts of its own, so this class adds two: connecting (and logging
-/// in) must finish within `timeout`, and every command must be answered within `timeout`
-/// (a watchdog; a Redis stopped with SIGSTOP or a half-open link is caught this way). Either
-/// failure drops the connection; the owner decides when to connect again.
+/// hiredis 0.14 has no timeouts of its own, so this class adds two: connecting (resolving the
+/// host name, connecting and logging in) must finish within `timeout`, and while a reply is
+/// awaited Redis must not stay silent for `timeout` once everything asked is written (a
+/// watchdog; a Redis stopped with SIGSTOP or a half-open link is caught this way, while the long
+/// run of replies to a SUBSCRIBE of many channels is not). Either failure drops the connection; the owner decides when to connect
+/// again. hiredis would resolve a host name itself, with a blocking getaddrinfo() on the event
+/// loop: it is resolved here instead, off the loop (deadline_resolver), and hiredis is given
+/// the numeric address.
 class redis_connection : public std::enable_shared_from_this<redis_connection> {
 public:
     struct handlers {
@@ -75,6 +80,7 @@ private:
     void arm(bool write);
     void on_readable();
     void on_writable();
+    void open(const std::string& numeric_host);
     void on_connected(int status);
     void become_up();
     void forget_context();
@@ -83,6 +89,7 @@ private:
                                                                   void*),
               void* privdata, std::size_t replies);
     void reply_arrived();
+    bool input_waiting();
     void watch();
 
     boost::asio::any_io_executor ex_;
@@ -91,6 +98,8 @@ private:
     std::string name_;
     handlers handlers_;
 
+    deadline_resolver resolver_;
+    std::uint64_t attempt_ = 0;  // tells a lookup of an earlier connect() from the current one
     redisAsyncContext* ctx_ = nullptr;
     std::optional<boost::asio::posix::stream_descriptor> socket_;
     std::uint64_t generation_ = 0;  // tells a stale wait from one on the current socket
@@ -99,6 +108,7 @@ private:
     state state_ = state::down;
     // When each reply still awaited was asked for (replies come in order).
     std::deque<std::chrono::steady_clock::time_point> awaited_;
+    std::chrono::steady_clock::time_point last_progress_;  // last reply read or bytes written
     boost::asio::steady_timer watchdog_;
     std::chrono::steady_clock::time_point connect_deadline_;
 };

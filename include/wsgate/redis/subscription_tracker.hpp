@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -13,6 +14,10 @@ namespace wsgate {
 /// Changes are collected and taken as one batch (one SUBSCRIBE and one UNSUBSCRIBE command),
 /// so churn of clients joining and leaving costs few commands. After a reconnect, reset()
 /// makes the next batch subscribe everything wanted.
+///
+/// Every operation costs O(1) per channel it names (take_batch() and reset() O(1) per channel
+/// they handle): after a reconnect the bus asks in_force() once per confirmation, so a walk over
+/// the wanted set there would make resubscribing n channels cost n^2.
 class subscription_tracker {
 public:
     struct batch {
@@ -33,17 +38,27 @@ public:
 
     bool has_changes() const { return !dirty_.empty(); }
     bool is_confirmed(const std::string& channel) const {
-        return confirmed_.count(channel) != 0 && wanted_.count(channel) != 0;
+        return has(confirmed_, channel) && has(wanted_, channel);
     }
     /// True when every wanted channel is confirmed subscribed.
-    bool in_force() const;
+    bool in_force() const { return dirty_.empty() && unconfirmed_ == 0; }
     std::size_t wanted() const { return wanted_.size(); }
+    /// How many times a channel was looked up in (or added to, or removed from) the sets so far:
+    /// tests hold the cost of resubscribing to it.
+    std::uint64_t lookups() const { return lookups_; }
 
 private:
-    std::unordered_set<std::string> wanted_;
-    std::unordered_set<std::string> asked_;      // SUBSCRIBE sent, no UNSUBSCRIBE since
-    std::unordered_set<std::string> confirmed_;  // Redis said subscribed
-    std::unordered_set<std::string> dirty_;      // wanted state changed since the last batch
+    using channel_set = std::unordered_set<std::string>;
+    bool has(const channel_set& set, const std::string& channel) const;
+    bool insert(channel_set& set, const std::string& channel);
+    bool erase(channel_set& set, const std::string& channel);
+
+    channel_set wanted_;
+    channel_set asked_;            // SUBSCRIBE sent, no UNSUBSCRIBE since
+    channel_set confirmed_;        // Redis said subscribed
+    channel_set dirty_;            // wanted state changed since the last batch
+    std::size_t unconfirmed_ = 0;  // wanted and not in confirmed_: in_force() without a walk
+    mutable std::uint64_t lookups_ = 0;
 };
 
 }  // namespace wsgate

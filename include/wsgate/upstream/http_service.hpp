@@ -24,6 +24,7 @@ public:
     ~http_service() override;
 
     void forward(client_message m, result_handler done) override;
+    std::size_t open_connections() const override { return open_; }
 
 private:
     class connection;

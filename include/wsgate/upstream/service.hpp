@@ -47,6 +47,8 @@ public:
     virtual void forward(client_message m, result_handler done) = 0;
     /// The client with this connection id is gone: drop what the service holds for it.
     virtual void client_left(const std::string& /*connection_id*/) {}
+    /// Connections open to the service now (the wsgate_service_connections gauge).
+    virtual std::size_t open_connections() const { return 0; }
     const service_config& config() const { return cfg_; }
 
 protected:
