@@ -122,8 +122,7 @@ TEST(backpressure, ping_frames_count_against_the_message_rate) {
 TEST(backpressure, a_client_that_pings_and_never_reads_is_closed_as_a_slow_consumer) {
     gateway_process gw({"--limits.message_rate", "1000000", "--limits.message_burst", "1000000",
                         "--limits.max_message_bytes", "1024"});
-    raw_socket s(gw.public_port());
-    s.set_receive_buffer(4096);
+    raw_socket s(gw.public_port(), raw_socket::receive_buffer{4096});
     ASSERT_EQ(raw_upgrade(s, gw.public_port()), 101u);
     const double rss_before = metric(gw, "process_resident_memory_bytes");
     // 125-byte pings, each answered with a 127-byte pong, until the server gives up on the
@@ -154,8 +153,7 @@ TEST(backpressure, a_client_that_pings_and_never_reads_is_closed_as_a_slow_consu
 TEST(backpressure, a_connection_that_cannot_finish_closing_is_cut_after_the_close_deadline) {
     gateway_process gw;  // timeouts.close_ms 5000
     http_client api(gw.api_port());
-    raw_socket s(gw.public_port());
-    s.set_receive_buffer(4096);
+    raw_socket s(gw.public_port(), raw_socket::receive_buffer{4096});
     subscribe_raw(s, gw.public_port(), "firehose");
     // Events until some stay queued in the server (the kernel buffers are full), well under
     // the slow-consumer budget.

@@ -47,9 +47,22 @@ short wait_for(int fd, short events, int timeout_ms) {
 
 raw_socket::raw_socket(std::uint16_t port, const std::string& local_address,
                        std::chrono::milliseconds timeout) {
+    connect(port, local_address, timeout, 0);
+}
+
+raw_socket::raw_socket(std::uint16_t port, receive_buffer buffer) {
+    connect(port, {}, std::chrono::seconds(5), buffer.bytes);
+}
+
+void raw_socket::connect(std::uint16_t port, const std::string& local_address,
+                         std::chrono::milliseconds timeout, int receive_bytes) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
         throw io_failure(std::string("raw socket: socket: ") + std::strerror(errno));
+    }
+    // Before connect(), so that the window and MSS offered in the handshake fit it.
+    if (receive_bytes > 0) {
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_bytes, sizeof receive_bytes);
     }
     if (!local_address.empty()) {
         const auto local = ipv4(local_address, 0);
@@ -91,10 +104,6 @@ void raw_socket::failed(int error) {
     if (error_ == 0) {
         error_ = error;
     }
-}
-
-void raw_socket::set_receive_buffer(int bytes) {
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 }
 
 std::string raw_socket::end_description() const {

@@ -26,6 +26,15 @@ class raw_socket {
     /// io_failure when the connection fails within `timeout`.
     explicit raw_socket(std::uint16_t port, const std::string& local_address = {},
                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    /// A small receive buffer, set before connecting (SO_RCVBUF, which the kernel doubles): a
+    /// client that does not read then holds little, and what the server sends it stays queued
+    /// in the server. Set after the handshake, a buffer smaller than the loopback MSS (64 KiB)
+    /// makes the kernel drop whole segments, and their ACKs with them: both ends then stall for
+    /// seconds in retransmission backoff, whatever the server does.
+    struct receive_buffer {
+        int bytes;
+    };
+    raw_socket(std::uint16_t port, receive_buffer buffer);
     ~raw_socket();
     raw_socket(const raw_socket&) = delete;
     raw_socket& operator=(const raw_socket&) = delete;
@@ -60,11 +69,10 @@ class raw_socket {
     std::string end_description() const;
     /// Total bytes written so far.
     std::uint64_t bytes_sent() const { return bytes_sent_; }
-    /// Sets SO_RCVBUF (the kernel doubles it): a client that does not read then holds little,
-    /// and what the server sends it stays queued in the server.
-    void set_receive_buffer(int bytes);
 
   private:
+    void connect(std::uint16_t port, const std::string& local_address,
+                 std::chrono::milliseconds timeout, int receive_bytes);
     void failed(int error);
 
     int fd_ = -1;
