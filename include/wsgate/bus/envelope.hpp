@@ -32,6 +32,10 @@ struct envelope {
     std::string service;   ///< the service a message or reply comes from
     std::string reply_id;  ///< replies: the client request's id, as JSON text
     std::int64_t timestamp_ms = 0;  ///< ingest time, Unix epoch milliseconds
+    /// Its place in its stream's history (docs/history.md): offsets count from 1 within the
+    /// epoch; 0 (and epoch "") when the stream keeps no history.
+    std::uint64_t offset = 0;
+    std::string epoch;
 };
 
 /// The bus topic that carries `e`: `ch:<channel>`, `user:<user>`, `conn:<instance>` or `all`.
