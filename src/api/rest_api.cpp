@@ -78,11 +78,15 @@ struct publish_error {
     std::string message;
 };
 
+}  // namespace
+
 rest_response error_response(metrics& stats, int status, std::string_view code,
-                             std::string_view message, std::string_view source = "rest") {
+                             std::string_view message, std::string_view source) {
     stats.count_error(source, code);
     return json_response(status, {{"error", {{"code", code}, {"message", message}}}});
 }
+
+namespace {
 
 // status 0: no answer yet, go on.
 rest_response no_answer() {
@@ -186,16 +190,60 @@ std::optional<publish_error> parse_content(const json_input::object& j, envelope
     return std::nullopt;
 }
 
-// Validates one publish object into `out`; the event id is assigned later.
+constexpr const char* idempotency_key_rule =
+    "idempotency_key must be 1-128 printable ASCII characters";
+
+bool valid_idempotency_key(std::string_view k) {
+    return !k.empty() && k.size() <= 128 &&
+           std::all_of(k.begin(), k.end(), [](char c) { return c > ' ' && c < 127; });
+}
+
+// The 202 answer: the id (and with history the offset and epoch) of each event; a retry of an
+// idempotency key gets the first publish's, and "duplicate": true.
+json publish_answer(const std::vector<bus::publish_result>& results, bool batch) {
+    auto place = [](json& out, const bus::publish_result& r) {
+        if (r.at.offset != 0) {
+            out["offset"] = r.at.offset;
+            out["epoch"] = r.at.epoch;
+        }
+        if (r.duplicate) out["duplicate"] = true;
+    };
+    if (!batch) {
+        json out = {{"id", results[0].id}};
+        place(out, results[0]);
+        return out;
+    }
+    json ids = json::array(), events = json::array();
+    bool detailed = false;
+    for (const auto& r : results) {
+        ids.push_back(r.id);
+        json one = {{"id", r.id}};
+        place(one, r);
+        detailed |= one.size() > 1;
+        events.push_back(std::move(one));
+    }
+    json out = {{"ids", std::move(ids)}};
+    if (detailed) out["events"] = std::move(events);
+    return out;
+}
+
+// Validates one publish object into `out` (and its idempotency_key into `key`); the event id
+// is assigned later.
 std::optional<publish_error> parse_publish(const json_input::object& j,
                                            const protocol::name_rules& names,
-                                           std::size_t max_depth, envelope& out) {
+                                           std::size_t max_depth, envelope& out,
+                                           std::string& key) {
     int targets = 0;
     for (const auto& m : j.members) {
-        if (is_target_key(m.key))
+        if (is_target_key(m.key)) {
             ++targets;
-        else if (m.key != "event" && m.key != "data" && m.key != "service")
+        } else if (m.key == "idempotency_key") {
+            if (m.value.type != json_input::kind::string || !valid_idempotency_key(m.string))
+                return publish_error{"invalid_body", idempotency_key_rule};
+            key = m.string;
+        } else if (m.key != "event" && m.key != "data" && m.key != "service") {
             return publish_error{"invalid_body", "unknown field '" + m.key.substr(0, 64) + "'"};
+        }
     }
     if (targets != 1)
         return publish_error{"invalid_target",
@@ -213,6 +261,7 @@ rest_response rest_api::error(int status, std::string_view code, std::string_vie
 
 void rest_api::handle(const rest_request& req, listener_role role, responder respond) {
     if (auto r = route(req, role); r.status != 0) return respond(std::move(r));
+    if (req.path == "/api/v1/history") return history(req, std::move(respond));
     const bool batch = req.path == "/api/v1/publish/batch";
     token_bucket* bucket = publish_bucket(req);
     const auto now = token_bucket::clock::now();
@@ -220,10 +269,39 @@ void rest_api::handle(const rest_request& req, listener_role role, responder res
         if (auto wait = bucket->wait_time(now); wait.count() > 0) return respond(rate_limited(wait));
     }
     std::vector<envelope> events;
-    if (auto bad = parse_events(req, batch, events); bad.status != 0)
+    std::vector<std::string> in_body, keys;
+    if (auto bad = parse_events(req, batch, events, in_body); bad.status != 0)
+        return respond(std::move(bad));
+    if (auto bad = idempotency_keys(req, batch, in_body, keys); bad.status != 0)
         return respond(std::move(bad));
     if (bucket != nullptr) bucket->try_take(now, static_cast<double>(events.size()));
-    publish(std::move(events), batch, std::move(respond));
+    publish(std::move(events), std::move(keys), batch, std::move(respond));
+}
+
+rest_response rest_api::idempotency_keys(const rest_request& req, bool batch,
+                                         const std::vector<std::string>& in_body,
+                                         std::vector<std::string>& out) {
+    const std::string_view header = trim(req.idempotency_key);
+    if (!req.idempotency_key.empty() && !valid_idempotency_key(header))
+        return error(400, "invalid_body",
+                     "the Idempotency-Key header must be 1-128 printable ASCII characters");
+    out = in_body;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (header.empty()) continue;
+        // A batch's header names the whole request: each event is one part of it.
+        const std::string from_header =
+            batch ? std::string(header) + "#" + std::to_string(i) : std::string(header);
+        if (!out[i].empty() && out[i] != from_header)
+            return error(400, "invalid_body",
+                         "the Idempotency-Key header and the body's idempotency_key differ");
+        out[i] = from_header;
+    }
+    const bool any = std::any_of(out.begin(), out.end(), [](auto& k) { return !k.empty(); });
+    if (any && (state_.events == nullptr || !state_.events->keeps_history()))
+        return error(501, "not_implemented",
+                     "idempotency keys are kept by the embedded engine only in this version "
+                     "(not with redis.url)");
+    return no_answer();
 }
 
 token_bucket* rest_api::publish_bucket(const rest_request& req) {
@@ -264,12 +342,18 @@ rest_response rest_api::route(const rest_request& req, listener_role role) {
         match = route_match{req.path, "GET, HEAD"};
     else if (api && (req.path == "/api/v1/publish" || req.path == "/api/v1/publish/batch"))
         match = route_match{req.path, "POST"};
+    else if (api && req.path == "/api/v1/history")
+        match = route_match{req.path, "GET, HEAD, DELETE"};
     else if (ws && req.path == state_.cfg.server.ws_path)
         match = route_match{req.path, "GET"};
     if (!match) return error(404, "not_found", "no such resource: " + std::string(req.path));
 
     const bool post_route = match->allow == "POST";
-    if (post_route ? req.method != "POST" : !get) {
+    const bool history_route = req.path == "/api/v1/history";
+    const bool allowed = post_route      ? req.method == "POST"
+                         : history_route ? get || req.method == "DELETE"
+                                         : get;
+    if (!allowed) {
         auto r = error(405, "method_not_allowed",
                        std::string(req.method) + " is not allowed on " + std::string(req.path));
         r.headers.emplace_back("Allow", std::string(match->allow));
@@ -287,10 +371,11 @@ rest_response rest_api::route(const rest_request& req, listener_role role) {
         const auto& hub = state_.clients;
         rest_response r;
         r.content_type = "text/plain; version=0.0.4";
-        hub_gauges gauges{hub.connections(), hub.subscriptions(), hub.channels(), {}};
+        hub_gauges gauges{hub.connections(), hub.subscriptions(), hub.channels(), {}, {}};
         for (const auto& [name, svc] : state_.services)
             if (svc->config().transport != "queue")  // a queue holds no connection of its own
                 gauges.service_connections.emplace_back(name, svc->open_connections());
+        if (state_.events != nullptr) gauges.history = state_.events->history_memory();
         r.body = render_prometheus(state_.stats, gauges);
         return r;
     }
@@ -303,11 +388,20 @@ rest_response rest_api::route(const rest_request& req, listener_role role) {
         r.headers.emplace_back("Sec-WebSocket-Version", "13");
         return r;
     }
+    if (history_route) return check_key(req);
     return check_post(req);
 }
 
 // Authorization and content type of a POST to the API; status 0 when both are fine.
 rest_response rest_api::check_post(const rest_request& req) {
+    if (auto r = check_key(req); r.status != 0) return r;
+    if (!is_json_media_type(req.content_type))
+        return error(415, "unsupported_media_type", "Content-Type must be application/json");
+    return no_answer();
+}
+
+// The API key of a request to the API (when keys are configured); status 0 when it is fine.
+rest_response rest_api::check_key(const rest_request& req) {
     const auto& keys = state_.cfg.auth.api_keys;
     if (!keys.empty()) {
         const auto presented = bearer_token(req.authorization);
@@ -321,8 +415,6 @@ rest_response rest_api::check_post(const rest_request& req) {
             return r;
         }
     }
-    if (!is_json_media_type(req.content_type))
-        return error(415, "unsupported_media_type", "Content-Type must be application/json");
     return no_answer();
 }
 
@@ -343,7 +435,7 @@ rest_response rest_api::bad_json(const json_input::error& e, std::string_view wh
 }
 
 rest_response rest_api::parse_events(const rest_request& req, bool batch,
-                                     std::vector<envelope>& out) {
+                                     std::vector<envelope>& out, std::vector<std::string>& keys) {
     const auto max = state_.cfg.limits.json_max_depth;
     if (!batch) {
         // The body's own object is one level more than its values may nest.
@@ -354,7 +446,9 @@ rest_response rest_api::parse_events(const rest_request& req, bool batch,
             return bad_json(*bad, "the body");
         }
         out.resize(1);
-        if (auto bad = parse_publish(std::get<json_input::object>(body), state_.names, max, out[0]))
+        keys.resize(1);
+        if (auto bad = parse_publish(std::get<json_input::object>(body), state_.names, max, out[0],
+                                     keys[0]))
             return error(400, bad->code, bad->message);
         return no_answer();
     }
@@ -371,6 +465,7 @@ rest_response rest_api::parse_events(const rest_request& req, bool batch,
                      "a batch holds at most " + std::to_string(max_events) + " events");
     // All or nothing: every item is valid before any is published.
     out.resize(items->size());
+    keys.resize(items->size());
     for (std::size_t i = 0; i < items->size(); ++i) {
         auto fail = [&](std::string_view code, const std::string& message) {
             auto r = error(400, code, "events[" + std::to_string(i) + "]: " + message);
@@ -384,47 +479,53 @@ rest_response rest_api::parse_events(const rest_request& req, bool batch,
             // The whole body passed the same checks; only a repeated member is left to find.
             return fail("invalid_json", bad->message);
         }
-        if (auto bad = parse_publish(std::get<json_input::object>(item), state_.names, max, out[i]))
+        if (auto bad = parse_publish(std::get<json_input::object>(item), state_.names, max, out[i],
+                                     keys[i]))
             return fail(bad->code, bad->message);
     }
     return no_answer();
 }
 
-void rest_api::publish(std::vector<envelope> events, bool batch, responder respond) {
+void rest_api::publish(std::vector<envelope> events, std::vector<std::string> keys, bool batch,
+                       responder respond) {
     if (state_.events == nullptr)
         return respond(error(503, "bus_unavailable", "the event bus is not available"));
     // Answered once the bus has accepted or lost every event.
     struct progress {
         std::size_t left = 0;
         std::size_t first_lost = std::string::npos;
-        json ids = json::array();
+        std::vector<bus::publish_result> results;
         responder respond;
     };
     auto p = std::make_shared<progress>();
     p->left = events.size();
+    p->results.resize(events.size());
     p->respond = std::move(respond);
-    for (auto& e : events) {
-        state_.stamp(e);
-        p->ids.push_back(e.id);
-    }
+    for (auto& e : events) state_.stamp(e);
     metrics* stats = &state_.stats;  // outlives the bus, unlike this handler
     for (std::size_t i = 0; i < events.size(); ++i) {
-        state_.events->publish(events[i], [p, i, batch, stats](bool accepted) {
-            if (accepted)
+        bus::publish_options how;
+        how.history = state_.history_of(events[i]);
+        how.idempotency_key = std::move(keys[i]);
+        state_.events->publish(events[i], how, [p, i, batch, stats](const bus::publish_result& r) {
+            p->results[i] = r;
+            if (r.duplicate)
+                ++stats->history.duplicates;
+            else if (r.accepted)
                 ++stats->events_published;
             else
                 p->first_lost = std::min(p->first_lost, i);
             if (--p->left > 0) return;
             if (p->first_lost == std::string::npos)
-                return p->respond(json_response(
-                    202, batch ? json{{"ids", p->ids}} : json{{"id", p->ids[0]}}));
-            auto r = error_response(*stats, 503, "bus_unavailable",
-                                    "the event bus is not available; retry later");
+                return p->respond(json_response(202, publish_answer(p->results, batch)));
+            auto answer = error_response(*stats, 503, "bus_unavailable",
+                                         "the event bus is not available; retry later");
             if (batch) {
-                json accepted_ids(p->ids.begin(), p->ids.begin() + p->first_lost);
-                annotate(r, {{"index", p->first_lost}}, {{"ids", accepted_ids}});
+                std::vector<bus::publish_result> accepted(p->results.begin(),
+                                                          p->results.begin() + p->first_lost);
+                annotate(answer, {{"index", p->first_lost}}, publish_answer(accepted, true));
             }
-            p->respond(std::move(r));
+            p->respond(std::move(answer));
         });
     }
 }

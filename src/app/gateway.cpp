@@ -29,17 +29,6 @@ tcp::endpoint resolve(const endpoint_config& e) {
     return {net::ip::make_address(host), e.port};
 }
 
-// The JSON text clients receive for `e`.
-std::string client_text(const envelope& e) {
-    switch (e.frame) {
-        case frame_kind::message: return protocol::service_message(e.service, e.data);
-        case frame_kind::reply: return protocol::reply_message(e.reply_id, e.service, e.data);
-        case frame_kind::event: break;
-    }
-    const bool to_channel = e.kind == target_kind::channel;
-    return protocol::event_message(to_channel ? e.target : std::string(), e.event, e.id, e.data);
-}
-
 // How often shutdown checks whether every client has gone.
 constexpr std::chrono::milliseconds drain_poll{20};
 
@@ -81,7 +70,10 @@ gateway::gateway(net::io_context& ioc, config cfg)
         start_bus_ = [redis] { redis->start(); };
         bus_ = redis;
     } else {
-        bus_ = std::make_shared<local_bus>(ioc.get_executor());
+        const auto& h = state_->cfg.history;
+        bus_ = std::make_shared<local_bus>(
+            ioc.get_executor(),
+            local_bus::limits{h.memory_bytes, h.idempotency_window, h.idempotency_keys});
     }
     for (const auto& [name, service_cfg] : state_->cfg.services)
         state_->services.emplace(name, make_service(ioc, service_cfg, redis));
@@ -161,10 +153,10 @@ void gateway::reload_tls() {
 void gateway::on_bus_message(const envelope& e) {
     ++state_->stats.events_received;
     // Serialized once here and shared by every recipient's queue.
-    const frame_ptr frame = make_text_frame(client_text(e));
+    const frame_ptr frame = make_text_frame(protocol::client_text(e));
     auto& hub = state_->clients;
     switch (e.kind) {
-        case target_kind::channel: hub.send_to_channel(e.target, frame); break;
+        case target_kind::channel: hub.send_to_channel(e.target, frame, e.offset); break;
         case target_kind::user: hub.send_to_user(e.target, frame); break;
         case target_kind::connection: hub.send_to_connection(e.target, frame); break;
         case target_kind::broadcast: hub.send_to_all(frame); break;

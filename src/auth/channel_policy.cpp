@@ -111,6 +111,12 @@ channel_policy::channel_policy(std::vector<channel_rule> rules) : rules_(std::mo
     }
 }
 
+history::policy channel_policy::history_of(std::string_view channel) const {
+    for (std::size_t i = 0; i < rules_.size(); ++i)
+        if (match_segments(compiled_[i].selection, channel)) return rules_[i].history;
+    return {};
+}
+
 decision channel_policy::decide(action what, std::string_view channel,
                                 const client_identity& who) const {
     for (std::size_t i = 0; i < rules_.size(); ++i) {

@@ -57,6 +57,10 @@ std::string encode(const envelope& e) {
         j["frame"] = to_string(e.frame);
         j["service"] = e.service;
     }
+    if (e.offset != 0) {
+        j["offset"] = e.offset;
+        j["epoch"] = e.epoch;
+    }
     // reply_id and data are JSON texts as the client and the publisher wrote them: spliced in,
     // never parsed and re-serialized (which would re-spell numbers and reorder keys).
     std::string out = j.dump();
@@ -126,6 +130,15 @@ std::optional<envelope> decode_envelope(std::string_view text, std::size_t max_d
         else
             return std::nullopt;
         if (!string_field("service", e.service)) return std::nullopt;
+    }
+    if (const auto* offset = j->find("offset")) {
+        // A positive integer with its epoch, as the history engine gives them.
+        const auto digits = offset->value.text;
+        const char* end = digits.data() + digits.size();
+        if (offset->value.type != in::kind::number ||
+            std::from_chars(digits.data(), end, e.offset).ptr != end || e.offset == 0 ||
+            !string_field("epoch", e.epoch) || e.epoch.empty())
+            return std::nullopt;
     }
     if (e.frame == frame_kind::reply) {
         const auto* id = j->find("reply_id");

@@ -4,14 +4,52 @@
 
 namespace wsgate {
 
-void local_bus::publish(const envelope& e, publish_callback done) {
-    pending_.emplace_back(topic_of(e), e);
+local_bus::local_bus(boost::asio::any_io_executor ex, limits l)
+    : ex_(std::move(ex)),
+      history_(l.history_bytes),
+      keys_(l.idempotency_window, l.idempotency_keys) {}
+
+void local_bus::publish(const envelope& e, const publish_options& how, publish_callback done) {
+    const auto now = history::memory_history::clock::now();
+    publish_result r;
+    r.accepted = true;  // in memory, taking it is all there is to accepting it
+    if (!how.idempotency_key.empty()) {
+        if (const auto* first = keys_.find(how.idempotency_key, now)) {
+            r.duplicate = true;
+            r.id = first->id;
+            r.at = first->at;
+            if (done) done(r);
+            return;
+        }
+    }
+    std::string topic = topic_of(e);
+    pending_.emplace_back(std::move(topic), e);
+    envelope& queued = pending_.back().second;
+    // The offset is given in the same step as the event is queued for delivery: delivery order
+    // is offset order.
+    if (how.history.on()) r.at = history_.append(pending_.back().first, queued, how.history, now);
+    r.id = queued.id;
+    if (!how.idempotency_key.empty()) keys_.remember(how.idempotency_key, {r.id, r.at}, now);
     if (!drain_posted_) {
         drain_posted_ = true;
         boost::asio::post(ex_, [this] { drain(); });
     }
-    // In memory, taking it is all there is to accepting it.
-    if (done) done(true);
+    if (done) done(r);
+}
+
+void local_bus::read_history(const std::string& topic, const std::string& epoch,
+                             std::uint64_t after, std::size_t limit, read_callback done) {
+    // Read now, answered later: like Redis, never from inside the call. What is published
+    // meanwhile comes after `top` and reaches subscribers live.
+    auto result = history_.read(topic, epoch, after, limit, history::memory_history::clock::now());
+    boost::asio::post(ex_, [done = std::move(done), result = std::move(result)]() mutable {
+        done(std::move(result));
+    });
+}
+
+void local_bus::remove_history(const std::string& topic, std::function<void(bool)> done) {
+    history_.remove(topic);
+    boost::asio::post(ex_, [done = std::move(done)] { done(true); });
 }
 
 void local_bus::drain() {

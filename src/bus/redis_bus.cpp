@@ -105,25 +105,36 @@ void redis_bus::link_down(link& l, const std::string& why) {
     update_gauges();
 }
 
-void redis_bus::publish(const envelope& e, publish_callback done) {
+void redis_bus::publish(const envelope& e, const publish_options&, publish_callback done) {
     const std::string channel = cfg_.prefix + topic_of(e);
     const std::string payload = encode(e);
     metrics* stats = &stats_;
+    publish_result r;
+    r.id = e.id;
     const bool sent = commands_->conn && commands_->conn->command(
-        {"PUBLISH", channel, payload}, [stats, done](const redisReply* reply) {
+        {"PUBLISH", channel, payload}, [stats, done, r](const redisReply* reply) mutable {
             // Pipelined: the reply only says whether Redis took it.
-            const bool ok = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
-            ++(ok ? stats->redis.published : stats->redis.publish_failures);
-            if (done) done(ok);
+            r.accepted = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
+            ++(r.accepted ? stats->redis.published : stats->redis.publish_failures);
+            if (done) done(r);
         });
     if (!sent) {
         ++stats_.redis.publish_failures;
-        if (done) done(false);
+        if (done) done(r);
     }
 }
 
+void redis_bus::read_history(const std::string&, const std::string&, std::uint64_t, std::size_t,
+                             read_callback done) {
+    net::post(ex_, [done = std::move(done)] { done(std::nullopt); });
+}
+
+void redis_bus::remove_history(const std::string&, std::function<void(bool)> done) {
+    net::post(ex_, [done = std::move(done)] { done(false); });
+}
+
 void redis_bus::append_to_stream(const std::string& stream, const std::string& body,
-                                 std::size_t max_length, publish_callback done) {
+                                 std::size_t max_length, std::function<void(bool)> done) {
     const std::string max = std::to_string(max_length);
     const bool sent = commands_->conn && commands_->conn->command(
         {"XADD", stream, "MAXLEN", "~", max, "*", "body", body},

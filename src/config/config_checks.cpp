@@ -167,11 +167,32 @@ std::map<std::string, service_config> parse_services(const value& v) {
     return services;
 }
 
-// The `channels` rules: a JSON array of {"pattern", "subscribe", "publish", "check"}.
+// A history policy: {"size": events kept, "ttl_ms": how long after the last event}; size 0
+// (or no object) is off.
+history::policy parse_history_policy(const value& v) {
+    const json spec = v.object("an object {\"size\": ..., \"ttl_ms\": ...}");
+    history::policy p;
+    bool ttl_given = false;
+    for (const auto& [field, member] : spec.items()) {
+        const value f(v.key() + "." + field, member, false);
+        if (field == "size") {
+            p.size = f.integer(0, 100000);
+        } else if (field == "ttl_ms") {
+            p.ttl = f.duration(1000, 30LL * 24 * 3600 * 1000);
+            ttl_given = true;
+        } else {
+            throw config_error(f.key() + ": unknown key");
+        }
+    }
+    if (p.on() && !ttl_given) throw config_error(v.key() + ".ttl_ms: is required with a size");
+    return p;
+}
+
+// The `channels` rules: a JSON array of {"pattern", "subscribe", "publish", "check", "history"}.
 std::vector<auth::channel_rule> parse_channel_rules(const value& v) {
     const std::string what =
         "an array of rules {\"pattern\": ..., \"subscribe\": ..., \"publish\": ..., "
-        "\"check\": ...}";
+        "\"check\": ..., \"history\": ...}";
     const json all = v.array(what);
     std::vector<auth::channel_rule> rules;
     for (std::size_t i = 0; i < all.size(); ++i) {
@@ -188,6 +209,8 @@ std::vector<auth::channel_rule> parse_channel_rules(const value& v) {
                 (field == "subscribe" ? rule.subscribe : rule.publish) = auth::parse_access(chosen);
             } else if (field == "check") {
                 rule.check = f.boolean();
+            } else if (field == "history") {
+                rule.history = parse_history_policy(f);
             } else {
                 throw config_error(f.key() + ": unknown key");
             }
@@ -228,6 +251,12 @@ void check_across_keys(const config& c) {
         throw config_error(
             "auth.anonymous: false needs auth.jwt.algorithm (or no client could connect)");
     }
+    const bool history = std::any_of(c.channels.begin(), c.channels.end(),
+                                     [](const auth::channel_rule& r) { return r.history.on(); });
+    if (history && c.redis.address)
+        throw config_error(
+            "channels: history is kept by the embedded engine only in this version; it cannot "
+            "be combined with redis.url yet");
     const bool checks = std::any_of(c.channels.begin(), c.channels.end(),
                                     [](const auth::channel_rule& r) { return r.check; });
     if (checks && a.subscribe_check.url.empty())

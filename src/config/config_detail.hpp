@@ -208,8 +208,11 @@ bool is_redis_prefix(std::string_view s);
 /// <scheme>host[:port][/path] of a service: http:// for webhooks, ws:// for WebSockets.
 bool parse_service_url(const std::string& url, std::string_view scheme, service_config& out);
 std::map<std::string, service_config> parse_services(const value& v);
-/// The `channels` rules: a JSON array of {"pattern", "subscribe", "publish", "check"}.
+/// The `channels` rules: a JSON array of {"pattern", "subscribe", "publish", "check",
+/// "history"}.
 std::vector<auth::channel_rule> parse_channel_rules(const value& v);
+/// A history policy {"size": ..., "ttl_ms": ...} (a channel rule's, history.users).
+history::policy parse_history_policy(const value& v);
 /// The contents of the file a key names ("" for an empty name).
 std::string read_key_file(const value& v);
 /// Rules that involve several keys, checked once every layer is applied.

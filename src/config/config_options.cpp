@@ -235,6 +235,22 @@ const std::vector<option>& options() {
         {"services", "{}",
          "backend services clients may send to, as JSON (docs/services.md)",
          [](config& c, const value& v) { c.services = parse_services(v); }},
+        {"history.memory_bytes", "67108864",
+         "what the embedded engine's channel history may hold in all (docs/history.md)",
+         [](config& c, const value& v) {
+             c.history.memory_bytes = v.integer(64 * 1024, std::uint64_t(1) << 40);
+         }},
+        {"history.idempotency_window_ms", "300000",
+         "how long a publish's idempotency_key makes a retry return the first answer",
+         [](config& c, const value& v) {
+             c.history.idempotency_window = v.duration(1000, 7LL * 24 * 3600 * 1000);
+         }},
+        {"history.idempotency_keys", "100000",
+         "idempotency keys the embedded engine remembers at most (the oldest goes first)",
+         [](config& c, const value& v) { c.history.idempotency_keys = v.integer(1, 100000000); }},
+        {"history.max_replay", "1000",
+         "events one recovery or history request returns at most",
+         [](config& c, const value& v) { c.history.max_replay = v.integer(1, 100000); }},
         {"shutdown.drain_ms", "10000",
          "on SIGTERM/SIGINT, time allowed to close every client and flush",
          [](config& c, const value& v) { c.shutdown.drain = v.duration(0, 600000); }},

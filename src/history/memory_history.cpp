@@ -110,11 +110,12 @@ read_result memory_history::read(const std::string& stream, const std::string& e
     const stream_state* s = find(stream, now);
     if (s == nullptr) {
         // Nothing is kept: only a client that had seen nothing of any epoch has missed nothing.
-        out.complete = epoch.empty() && after == 0;
+        out.complete = (epoch.empty() && after == 0) || after == from_oldest;
         return out;
     }
     out.top = {s->epoch, s->top};
     const std::uint64_t first = s->top - s->events.size() + 1;  // oldest offset kept
+    if (after == from_oldest) return read(stream, s->epoch, first - 1, limit, now);
     const bool same_epoch = epoch == s->epoch || (epoch.empty() && after == 0 && first == 1);
     if (!same_epoch || after > s->top || after + 1 < first) return out;
     out.complete = true;

@@ -91,8 +91,13 @@ std::size_t hub::send_to_list(const std::unordered_map<std::string, member_list>
     return it->second.size();
 }
 
-std::size_t hub::send_to_channel(const std::string& channel, const frame_ptr& frame) const {
-    return send_to_list(channels_, channel, frame);
+std::size_t hub::send_to_channel(const std::string& channel, const frame_ptr& frame,
+                                 std::uint64_t offset) const {
+    if (offset == 0) return send_to_list(channels_, channel, frame);
+    auto it = channels_.find(channel);
+    if (it == channels_.end()) return 0;
+    for (subscriber* s : it->second) s->deliver_event(channel, offset, frame);
+    return it->second.size();
 }
 
 std::size_t hub::send_to_user(const std::string& user, const frame_ptr& frame) const {

@@ -117,6 +117,27 @@ std::string render_prometheus(const metrics& m, const hub_gauges& g) {
              "TLS certificates reloaded on SIGHUP (failures: wsgate_errors_total{source=\"tls\"}).",
              m.tls_reloads);
 
+    const auto& h = m.history;
+    x.family("wsgate_recoveries_total", "counter",
+             "Subscribes with recover: every missed event sent (recovered) or not.");
+    x.sample("wsgate_recoveries_total", h.recovered, label("result", "recovered"));
+    x.sample("wsgate_recoveries_total", h.not_recovered, label("result", "not_recovered"));
+    x.single("wsgate_history_replayed_total", "counter", "Events sent to clients from history.",
+             h.replayed);
+    x.single("wsgate_idempotent_duplicates_total", "counter",
+             "Publishes answered from an earlier one with the same idempotency key.",
+             h.duplicates);
+    if (g.history) {
+        x.single("wsgate_history_bytes", "gauge",
+                 "Memory the embedded engine's history holds (history.memory_bytes at most).",
+                 g.history->bytes);
+        x.single("wsgate_history_streams", "gauge", "Streams with history in memory.",
+                 g.history->streams);
+        x.single("wsgate_history_evicted_total", "counter",
+                 "History events dropped early to stay within history.memory_bytes.",
+                 g.history->evicted);
+    }
+
     x.family("wsgate_service_connections", "gauge",
              "Connections open to each backend service (http: its keep-alive pool; websocket: "
              "upstream WebSockets, at most its max_connections).");

@@ -1,5 +1,7 @@
 #include <wsgate/protocol/client_message.hpp>
 
+#include <charconv>
+
 #include <wsgate/json/json_reader.hpp>
 
 namespace wsgate::protocol {
@@ -78,6 +80,32 @@ std::size_t characters(std::string_view utf8) {
 const json_input::member* string_member(const json_input::object& doc, std::string_view key) {
     const auto* m = doc.find(key);
     return m != nullptr && m->value.type == json_input::kind::string ? m : nullptr;
+}
+
+// A non-negative integer as JSON wrote it (no sign, fraction or exponent).
+std::optional<std::uint64_t> unsigned_integer(const json_input::raw_value& v) {
+    if (v.type != json_input::kind::number) return std::nullopt;
+    std::uint64_t n = 0;
+    const char* end = v.text.data() + v.text.size();
+    auto [ptr, ec] = std::from_chars(v.text.data(), end, n);
+    if (ec != std::errc() || ptr != end) return std::nullopt;
+    return n;
+}
+
+// {"epoch": "<string>", "offset": <integer>}: a position the client saw (docs/history.md).
+std::optional<stream_position> position_object(const json_input::raw_value& v) {
+    if (v.type != json_input::kind::object) return std::nullopt;
+    auto read = json_input::read_object(v.text, 2);
+    const auto* obj = std::get_if<json_input::object>(&read);
+    if (obj == nullptr) return std::nullopt;
+    const auto* epoch = string_member(*obj, "epoch");
+    const auto* offset = obj->find("offset");
+    if (epoch == nullptr || epoch->string.size() > 64 || offset == nullptr ||
+        obj->members.size() != 2)
+        return std::nullopt;
+    auto n = unsigned_integer(offset->value);
+    if (!n) return std::nullopt;
+    return stream_position{epoch->string, *n};
 }
 
 }  // namespace
@@ -162,6 +190,29 @@ parse_result parse_client_message(std::string_view text, const name_rules& chann
     }
     if (name == "subscribe") {
         req.type = request_type::subscribe;
+        if (const auto* recover = doc.find("recover")) {
+            req.since = position_object(recover->value);
+            if (!req.since)
+                return fail(client_error::invalid_field,
+                            "recover must be {\"epoch\": <string>, \"offset\": <integer>}",
+                            req.id);
+        }
+    } else if (name == "history") {
+        req.type = request_type::history;
+        if (const auto* since = doc.find("since")) {
+            req.since = position_object(since->value);
+            if (!req.since)
+                return fail(client_error::invalid_field,
+                            "since must be {\"epoch\": <string>, \"offset\": <integer>}",
+                            req.id);
+        }
+        if (const auto* limit = doc.find("limit")) {
+            auto n = unsigned_integer(limit->value);
+            if (!n || *n == 0 || *n > 100000)
+                return fail(client_error::invalid_field, "limit must be an integer of 1-100000",
+                            req.id);
+            req.limit = static_cast<std::size_t>(*n);
+        }
     } else if (name == "unsubscribe") {
         req.type = request_type::unsubscribe;
     } else if (name == "publish") {

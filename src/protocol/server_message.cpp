@@ -56,7 +56,8 @@ std::string error_message(const std::optional<std::string>& id, std::string_view
 }
 
 std::string event_message(std::string_view channel, std::string_view event,
-                          std::string_view event_id, std::string_view data) {
+                          std::string_view event_id, std::string_view data,
+                          std::uint64_t offset) {
     std::string out;
     out.reserve(64 + channel.size() + event.size() + event_id.size() + data.size());
     out = "{\"type\":\"event\"";
@@ -68,10 +69,75 @@ std::string event_message(std::string_view channel, std::string_view event,
     append_quoted(out, event);
     out += ",\"id\":";
     append_quoted(out, event_id);
+    if (offset != 0) {
+        out += ",\"offset\":";
+        out += std::to_string(offset);
+    }
     out += ",\"data\":";
     out += data;
     out += '}';
     return out;
+}
+
+namespace {
+// `,"epoch":<epoch>,"offset":<offset>`
+void append_position(std::string& out, const history::position& at) {
+    out += ",\"epoch\":";
+    append_quoted(out, at.epoch);
+    out += ",\"offset\":";
+    out += std::to_string(at.offset);
+}
+}  // namespace
+
+std::string subscribe_ack_message(const std::optional<std::string>& id,
+                                  const history::position& at, std::optional<bool> recovered) {
+    std::string out = begin("ack", id);
+    append_position(out, at);
+    if (recovered) out += *recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+    out += '}';
+    return out;
+}
+
+std::string publish_ack_message(const std::optional<std::string>& id,
+                                const history::position& at) {
+    std::string out = begin("ack", id);
+    append_position(out, at);
+    out += '}';
+    return out;
+}
+
+std::string history_message(const std::optional<std::string>& id, std::string_view channel,
+                            const history::read_result& r) {
+    std::string out = begin("history", id);
+    out += ",\"channel\":";
+    append_quoted(out, channel);
+    append_position(out, r.top);
+    out += r.complete ? ",\"complete\":true" : ",\"complete\":false";
+    out += ",\"events\":[";
+    for (std::size_t i = 0; i < r.events.size(); ++i) {
+        const envelope& e = *r.events[i];
+        if (i > 0) out += ',';
+        out += "{\"event\":";
+        append_quoted(out, e.event);
+        out += ",\"id\":";
+        append_quoted(out, e.id);
+        out += ",\"offset\":" + std::to_string(e.offset);
+        out += ",\"data\":";
+        out += e.data;
+        out += '}';
+    }
+    out += "]}";
+    return out;
+}
+
+std::string client_text(const envelope& e) {
+    switch (e.frame) {
+        case frame_kind::message: return service_message(e.service, e.data);
+        case frame_kind::reply: return reply_message(e.reply_id, e.service, e.data);
+        case frame_kind::event: break;
+    }
+    const bool to_channel = e.kind == target_kind::channel;
+    return event_message(to_channel ? e.target : std::string(), e.event, e.id, e.data, e.offset);
 }
 
 namespace {

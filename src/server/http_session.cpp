@@ -213,7 +213,9 @@ void http_session<Stream>::handle_request(request_type req) {
                        keep_alive, false);
 
     rest_request r{req.method_string(), path, req[http::field::content_type],
-                   req[http::field::authorization], req.body()};
+                   req[http::field::authorization], req.body(), req["Idempotency-Key"], {}};
+    for (const auto& param : target->url.params())
+        r.query.emplace_back(param.key, param.has_value ? param.value : std::string());
     const bool head = req.method() == http::verb::head;
     api_.handle(r, role_, [self = this->shared_from_this(), keep_alive, head](rest_response response) {
         self->respond(response, keep_alive, head);

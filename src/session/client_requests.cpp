@@ -53,6 +53,8 @@ void client_requests::handle(std::string_view text) {
         case protocol::request_type::auth:
         case protocol::request_type::refresh:
             return authenticate(req);
+        case protocol::request_type::history:
+            return read_history(req);
     }
 }
 
@@ -100,7 +102,8 @@ void client_requests::subscribe(const protocol::client_request& req) {
     using protocol::client_error;
     const auto verdict = state_.channels.decide(auth::action::subscribe, req.channel, identity());
     if (!verdict.allowed) return reject(client_error::forbidden, verdict.reason, req.id);
-    if (!verdict.needs_check || !state_.subscribe_check) return join(req.channel, req.id);
+    if (!verdict.needs_check || !state_.subscribe_check)
+        return join(req.channel, req.id, req.since);
     if (pending_checks_ >= max_pending_checks)
         return reject(client_error::rate_limited,
                       "at most " + std::to_string(max_pending_checks) +
@@ -109,22 +112,28 @@ void client_requests::subscribe(const protocol::client_request& req) {
     ++pending_checks_;
     state_.subscribe_check->check(
         session_.id(), who_.user, req.channel,
-        [weak = session_.weak_from_this(), this, channel = req.channel,
-         id = req.id](bool allowed, std::string reason) {
+        [weak = session_.weak_from_this(), this, channel = req.channel, id = req.id,
+         recover = req.since](bool allowed, std::string reason) {
             const auto self = weak.lock();  // `this` lives as long as its session
             if (!self) return;
             --pending_checks_;
             if (session_.closing() || !session_.registered()) return;
             if (!allowed) return reject(client_error::forbidden, reason, id);
-            join(channel, id);
+            join(channel, id, recover);
         });
 }
 
-void client_requests::join(const std::string& channel, const std::optional<std::string>& id) {
+void client_requests::join(const std::string& channel, const std::optional<std::string>& id,
+                           const std::optional<protocol::stream_position>& recover) {
     const auto max = state_.cfg.limits.max_subscriptions;
-    if (state_.clients.subscribe(session_, channel, max) == hub::subscribe_result::limit_reached)
+    const auto added = state_.clients.subscribe(session_, channel, max);
+    if (added == hub::subscribe_result::limit_reached)
         return reject(protocol::client_error::too_many_subscriptions,
                       "at most " + std::to_string(max) + " subscriptions per connection", id);
+    const bool history = state_.channels.history_of(channel).on();
+    // Subscribed already: its events flow, and a second read would replay them twice.
+    if (history && added == hub::subscribe_result::added)
+        return join_with_history(channel, id, recover);
     // The ack promises every event published after it: wait until the bus (Redis) has the
     // channel's subscription in force.
     session_.after_subscribed(hub::channel_topic(channel), [id](ws_session& s) {
@@ -132,11 +141,90 @@ void client_requests::join(const std::string& channel, const std::optional<std::
     });
 }
 
+void client_requests::join_with_history(const std::string& channel,
+                                        const std::optional<std::string>& id,
+                                        const std::optional<protocol::stream_position>& recover) {
+    // Live events are held from now on; the history is read once the subscription is in force,
+    // so everything after the history's last offset arrives live: the merge has no gap.
+    session_.hold(channel);
+    session_.after_subscribed(hub::channel_topic(channel), [this, channel, id,
+                                                            recover](ws_session& s) {
+        bus* events = state_.events;
+        if (events == nullptr) return;
+        const std::size_t limit = recover ? state_.cfg.history.max_replay : 0;
+        const std::string epoch = recover ? recover->epoch : std::string();
+        const std::uint64_t after = recover ? recover->offset : 0;
+        events->read_history(
+            hub::channel_topic(channel), epoch, after, limit,
+            [weak = s.weak_from_this(), this, channel, id,
+             recover](std::optional<history::read_result> r) {
+                const auto self = weak.lock();
+                if (!self || session_.closing() || !session_.registered()) return;
+                if (!r) {
+                    // Without its position the ack would promise what it cannot: refuse it.
+                    session_.drop_held(channel);
+                    state_.clients.unsubscribe(session_, channel);
+                    return reject(protocol::client_error::service_unavailable,
+                                  "the channel's history cannot be read now; retry later", id);
+                }
+                std::optional<bool> recovered;
+                std::vector<frame_ptr> replay;
+                if (recover) {
+                    // Every missed event, up to the position the ack names: else the client
+                    // must reload (recovered:false), and gets what follows that position.
+                    const std::uint64_t last =
+                        r->events.empty() ? recover->offset : r->events.back()->offset;
+                    recovered = r->complete && last == r->top.offset;
+                    ++(*recovered ? state_.stats.history.recovered
+                                  : state_.stats.history.not_recovered);
+                    if (*recovered)
+                        for (const auto& e : r->events)
+                            replay.push_back(make_text_frame(protocol::client_text(*e)));
+                }
+                session_.send(protocol::subscribe_ack_message(id, r->top, recovered));
+                session_.release(channel, replay, r->top.offset);
+            });
+    });
+}
+
 void client_requests::unsubscribe(const protocol::client_request& req) {
     if (!state_.clients.unsubscribe(session_, req.channel))
         return reject(protocol::client_error::not_subscribed, "not subscribed to " + req.channel,
                       req.id);
+    session_.drop_held(req.channel);
     session_.send(protocol::ack_message(req.id));
+}
+
+void client_requests::read_history(const protocol::client_request& req) {
+    using protocol::client_error;
+    // Whoever may subscribe to a channel may read what it had (docs/history.md).
+    const auto verdict = state_.channels.decide(auth::action::subscribe, req.channel, identity());
+    if (!verdict.allowed) return reject(client_error::forbidden, verdict.reason, req.id);
+    if (verdict.needs_check)
+        return reject(client_error::forbidden,
+                      "the history of a channel whose rule has check is read by subscribing "
+                      "with recover",
+                      req.id);
+    if (!state_.channels.history_of(req.channel).on())
+        return reject(client_error::invalid_channel, req.channel + " keeps no history", req.id);
+    if (state_.events == nullptr)
+        return reject(client_error::service_unavailable, "the event bus is not available",
+                      req.id);
+    const std::size_t max = state_.cfg.history.max_replay;
+    const std::size_t limit = std::min(req.limit.value_or(max), max);
+    const std::string epoch = req.since ? req.since->epoch : std::string();
+    const std::uint64_t after = req.since ? req.since->offset : history::from_oldest;
+    state_.events->read_history(
+        hub::channel_topic(req.channel), epoch, after, limit,
+        [weak = session_.weak_from_this(), this, id = req.id,
+         channel = req.channel](std::optional<history::read_result> r) {
+            const auto self = weak.lock();
+            if (!self || session_.closing()) return;
+            if (!r)
+                return reject(protocol::client_error::service_unavailable,
+                              "the channel's history cannot be read now; retry later", id);
+            session_.send(protocol::history_message(id, channel, *r));
+        });
 }
 
 void client_requests::publish(const protocol::client_request& req) {
@@ -152,15 +240,18 @@ void client_requests::publish(const protocol::client_request& req) {
     e.event = req.event;
     e.data = req.data;
     state_.stamp(e);
-    state_.events->publish(e, [weak = session_.weak_from_this(), this,
-                               id = req.id](bool accepted) {
+    bus::publish_options how;
+    how.history = state_.channels.history_of(req.channel);
+    state_.events->publish(e, how, [weak = session_.weak_from_this(), this,
+                                    id = req.id](const bus::publish_result& r) {
         const auto self = weak.lock();
         if (!self || session_.closing()) return;
-        if (!accepted)
+        if (!r.accepted)
             return reject(client_error::service_unavailable,
                           "the event bus is not available; retry later", id);
         ++state_.stats.events_published;
-        session_.send(protocol::ack_message(id));
+        session_.send(r.at.offset != 0 ? protocol::publish_ack_message(id, r.at)
+                                       : protocol::ack_message(id));
     });
 }
 

@@ -254,6 +254,30 @@ void ws_session::deliver(const frame_ptr& frame) {
     ++state_->stats.deliveries;
 }
 
+void ws_session::deliver_event(const std::string& channel, std::uint64_t offset,
+                               const frame_ptr& frame) {
+    if (close_reason_) return;
+    if (held_.empty() || !held_.add(channel, offset, frame)) return deliver(frame);
+    // Held frames are backlog like queued ones: a client whose history read takes long while
+    // its channel is busy is behind, and is closed like any slow consumer.
+    if (held_.bytes() + transport_.queued_bytes() > state_->cfg.limits.max_queue_bytes) {
+        ++state_->stats.slow_consumer_closes;
+        held_ = held_events{};
+        transport_.discard_queued();
+        close(close_reason::slow_consumer, close_code::policy_violation, "slow consumer");
+    }
+}
+
+void ws_session::release(const std::string& channel, const std::vector<frame_ptr>& replay,
+                         std::uint64_t after) {
+    auto live = held_.release(channel, after);
+    if (close_reason_) return;
+    for (const auto& f : replay) queue(f);
+    state_->stats.history.replayed += replay.size();
+    state_->stats.deliveries += replay.size();
+    for (const auto& f : live) deliver(f);
+}
+
 void ws_session::go_away(std::chrono::milliseconds close_in,
                          std::chrono::milliseconds reconnect_after) {
     if (close_reason_ || go_away_timer_) return;

@@ -295,3 +295,36 @@ TEST(protocol, an_event_frame_exceeds_its_publish_item_by_at_most_the_budgeted_o
                   with_data.size() + queue_budget::event_frame_overhead);
     }
 }
+
+TEST(protocol, subscribe_may_carry_the_position_to_recover_from) {
+    auto r = parse_ok(R"({"type":"subscribe","channel":"c","recover":{"epoch":"ab12","offset":41}})");
+    ASSERT_TRUE(r.since.has_value());
+    EXPECT_EQ(r.since->epoch, "ab12");
+    EXPECT_EQ(r.since->offset, 41u);
+    EXPECT_FALSE(parse_ok(R"({"type":"subscribe","channel":"c"})").since.has_value());
+    for (const char* bad : {R"("recover":5)", R"("recover":{"offset":1})",
+                            R"("recover":{"epoch":"e"})", R"("recover":{"epoch":1,"offset":1})",
+                            R"("recover":{"epoch":"e","offset":-1})",
+                            R"("recover":{"epoch":"e","offset":1.5})",
+                            R"("recover":{"epoch":"e","offset":"1"})",
+                            R"("recover":{"epoch":"e","offset":1,"x":2})",
+                            R"("recover":{"epoch":"e","offset":18446744073709551616})"}) {
+        const auto e = parse_bad(std::string(R"({"type":"subscribe","channel":"c",)") + bad + "}");
+        EXPECT_EQ(e.code, client_error::invalid_field) << bad;
+    }
+}
+
+TEST(protocol, history_requests_take_a_channel_an_optional_position_and_limit) {
+    auto r = parse_ok(
+        R"({"type":"history","channel":"c","since":{"epoch":"","offset":0},"limit":10,"id":2})");
+    EXPECT_EQ(r.type, request_type::history);
+    EXPECT_EQ(r.channel, "c");
+    ASSERT_TRUE(r.since.has_value());
+    EXPECT_EQ(r.since->epoch, "");
+    EXPECT_EQ(r.limit, 10u);
+    EXPECT_EQ(parse_bad(R"({"type":"history"})").code, client_error::missing_field);
+    EXPECT_EQ(parse_bad(R"({"type":"history","channel":"c","limit":0})").code,
+              client_error::invalid_field);
+    EXPECT_EQ(parse_bad(R"({"type":"history","channel":"c","since":[]})").code,
+              client_error::invalid_field);
+}

@@ -41,10 +41,10 @@ protected:
     rest_response post(std::string_view path, std::string_view body,
                        std::string_view content_type = "application/json",
                        std::string_view auth = {}) {
-        return call({"POST", path, content_type, auth, body}, listener_role::public_and_api);
+        return call({"POST", path, content_type, auth, body, {}, {}}, listener_role::public_and_api);
     }
     rest_response get(std::string_view path, listener_role role = listener_role::public_and_api) {
-        return call({"GET", path, {}, {}, {}}, role);
+        return call({"GET", path, {}, {}, {}, {}, {}}, role);
     }
     static std::string code_of(const rest_response& r) {
         return json::parse(r.body)["error"]["code"].get<std::string>();
@@ -198,7 +198,7 @@ TEST_F(rest_api_fixture, listener_roles_split_public_and_api_routes) {
     EXPECT_EQ(get("/metrics", listener_role::api_only).status, 200);
     EXPECT_EQ(get("/healthz", listener_role::public_only).status, 200);
     EXPECT_EQ(get("/ws", listener_role::api_only).status, 404);
-    auto r = call({"POST", "/api/v1/publish", "application/json", {}, "{}"},
+    auto r = call({"POST", "/api/v1/publish", "application/json", {}, "{}", {}, {}},
                   listener_role::public_only);
     EXPECT_EQ(r.status, 404);
 }
@@ -269,9 +269,20 @@ namespace {
 class flaky_bus final : public bus {
 public:
     explicit flaky_bus(std::size_t accept) : accept_(accept) {}
-    void publish(const envelope&, publish_callback done) override {
-        answers_.emplace_back(std::move(done), answers_.size() < accept_);
+    void publish(const envelope& e, const publish_options&, publish_callback done) override {
+        publish_result r;
+        r.accepted = answers_.size() < accept_;
+        r.id = e.id;
+        answers_.emplace_back(std::move(done), std::move(r));
     }
+    void read_history(const std::string&, const std::string&, std::uint64_t, std::size_t,
+                      read_callback done) override {
+        done(std::nullopt);
+    }
+    void remove_history(const std::string&, std::function<void(bool)> done) override {
+        done(false);
+    }
+    bool keeps_history() const override { return false; }
     void subscribe(const std::string&) override {}
     void unsubscribe(const std::string&) override {}
     bool ready() const override { return false; }
@@ -279,12 +290,12 @@ public:
         in_force();
     }
     void answer_all() {
-        for (auto& [done, ok] : std::exchange(answers_, {})) done(ok);
+        for (auto& [done, r] : std::exchange(answers_, {})) done(r);
     }
 
 private:
     std::size_t accept_;
-    std::vector<std::pair<publish_callback, bool>> answers_;
+    std::vector<std::pair<publish_callback, publish_result>> answers_;
 };
 
 }  // namespace
@@ -295,7 +306,8 @@ TEST(rest_api, publish_waits_for_the_bus_and_reports_a_lost_event_as_503) {
     state.events = &bus;
     rest_api api(state);
     std::optional<rest_response> answer;
-    api.handle({"POST", "/api/v1/publish", "application/json", {}, R"({"user":"u","event":"e"})"},
+    api.handle({"POST", "/api/v1/publish", "application/json", {}, R"({"user":"u","event":"e"})",
+                {}, {}},
                listener_role::public_and_api, [&](rest_response r) { answer = std::move(r); });
     EXPECT_FALSE(answer.has_value()) << "no 202 before the bus has the event";
     bus.answer_all();
@@ -312,7 +324,8 @@ TEST(rest_api, a_batch_cut_short_by_the_bus_says_which_events_were_accepted) {
     rest_api api(state);
     std::optional<rest_response> answer;
     api.handle({"POST", "/api/v1/publish/batch", "application/json", {},
-                R"([{"user":"u","event":"a"},{"user":"u","event":"b"},{"user":"u","event":"c"}])"},
+                R"([{"user":"u","event":"a"},{"user":"u","event":"b"},{"user":"u","event":"c"}])",
+                {}, {}},
                listener_role::public_and_api, [&](rest_response r) { answer = std::move(r); });
     bus.answer_all();
     ASSERT_TRUE(answer.has_value());

@@ -18,6 +18,9 @@ struct rest_request {
     std::string_view content_type;
     std::string_view authorization;
     std::string_view body;
+    std::string_view idempotency_key;  ///< the Idempotency-Key header; empty: none
+    /// The query's parameters, decoded, in order (for GET /api/v1/history).
+    std::vector<std::pair<std::string, std::string>> query;
 };
 
 struct rest_response {
@@ -26,6 +29,11 @@ struct rest_response {
     std::string content_type = "application/json";
     std::vector<std::pair<std::string, std::string>> headers;
 };
+
+struct metrics;
+/// A JSON error answer {"error": {"code", "message"}}, counted in wsgate_errors_total.
+rest_response error_response(metrics& stats, int status, std::string_view code,
+                             std::string_view message, std::string_view source = "rest");
 
 /// The token of an `Authorization: Bearer <token>` header; empty when there is none.
 std::string_view bearer_token(std::string_view authorization);
@@ -57,11 +65,20 @@ public:
 private:
     rest_response route(const rest_request& req, listener_role role);
     rest_response check_post(const rest_request& req);
+    rest_response check_key(const rest_request& req);
     /// Validates a publish (`batch`: an array of them) into envelopes, or answers an error.
-    rest_response parse_events(const rest_request& req, bool batch, std::vector<envelope>& out);
+    rest_response parse_events(const rest_request& req, bool batch, std::vector<envelope>& out,
+                               std::vector<std::string>& keys);
     /// The 400 invalid_json answer for a body (`what`) the JSON reader refused.
     rest_response bad_json(const json_input::error& e, std::string_view what);
-    void publish(std::vector<envelope> events, bool batch, responder respond);
+    /// Parses what a publish adds besides its events: each event's idempotency key ("" none).
+    rest_response idempotency_keys(const rest_request& req, bool batch,
+                                   const std::vector<std::string>& in_body,
+                                   std::vector<std::string>& out);
+    void publish(std::vector<envelope> events, std::vector<std::string> keys, bool batch,
+                 responder respond);
+    /// GET and DELETE /api/v1/history (src/api/history_endpoint.cpp).
+    void history(const rest_request& req, responder respond);
     /// The publish rate bucket of the request's API key; null when publishing is not limited.
     token_bucket* publish_bucket(const rest_request& req);
     rest_response rate_limited(std::chrono::milliseconds wait);

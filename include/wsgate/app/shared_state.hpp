@@ -72,6 +72,12 @@ struct shared_state {
     }
     /// Gives an event published here its id, origin and ingest time.
     void stamp(envelope& e);
+    /// How much history `e`'s stream keeps: its channel rule's, for events on a channel; none
+    /// for other targets (docs/history.md).
+    history::policy history_of(const envelope& e) const {
+        if (e.kind != target_kind::channel || e.frame != frame_kind::event) return {};
+        return channels.history_of(e.target);
+    }
     /// Checks a client's token now (auth.jwt); the subject must also be a valid user id.
     /// Only when `tokens` is set.
     std::variant<auth::jwt_identity, auth::jwt_error> verify_token(std::string_view token) const;

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <wsgate/history/stream.hpp>
+
 namespace wsgate::auth {
 
 /// Who may subscribe to, or publish on, the channels a rule matches.
@@ -30,6 +32,8 @@ struct channel_rule {
     access subscribe = access::anyone;
     access publish = access::nobody;
     bool check = false;  ///< allowed subscriptions are also put to the subscribe-check webhook
+    /// How much history the channels keep (docs/history.md); whoever may subscribe may read it.
+    history::policy history{};
 };
 
 /// Who a client is, as the policy needs it.
@@ -57,6 +61,8 @@ public:
     explicit channel_policy(std::vector<channel_rule> rules);
 
     decision decide(action what, std::string_view channel, const client_identity& who) const;
+    /// The history policy of the rule that decides `channel` (off when no rule matches).
+    history::policy history_of(std::string_view channel) const;
 
     const std::vector<channel_rule>& rules() const { return rules_; }
 

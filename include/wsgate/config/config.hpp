@@ -141,6 +141,19 @@ struct config {
 
     std::map<std::string, service_config> services;
 
+    /// Channel history and exactly-once publishing (docs/history.md); each channel rule says
+    /// how much history its channels keep.
+    struct history_section {
+        /// What the embedded engine's history may hold in all (events and bookkeeping).
+        std::size_t memory_bytes = 64 * 1024 * 1024;
+        /// How long a publish's idempotency_key makes a retry return the first answer.
+        std::chrono::milliseconds idempotency_window{300000};
+        /// Keys the embedded engine remembers at most (the oldest is forgotten first).
+        std::size_t idempotency_keys = 100000;
+        /// Events one recovery (or one history request) replays at most.
+        std::size_t max_replay = 1000;
+    } history;
+
     struct shutdown_section {
         std::chrono::milliseconds drain{10000};
         std::chrono::milliseconds reconnect_max{5000};

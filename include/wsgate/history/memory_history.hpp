@@ -36,7 +36,7 @@ public:
 
     /// The events of `stream` after offset `after` of `epoch` (at most `limit`, oldest first;
     /// none unless complete). An `epoch` of "" with `after` 0 matches a stream whose history
-    /// still starts at offset 1 (see position).
+    /// still starts at offset 1 (see position); `after` from_oldest reads whatever is kept.
     read_result read(const std::string& stream, const std::string& epoch, std::uint64_t after,
                      std::size_t limit, clock::time_point now);
 

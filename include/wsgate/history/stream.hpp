@@ -39,6 +39,16 @@ struct read_result {
     bool complete = false;
 };
 
+/// As the `after` of a read: whatever the stream still keeps, in its current epoch.
+inline constexpr std::uint64_t from_oldest = UINT64_MAX;
+
+/// What an in-memory history holds (for /metrics).
+struct memory_usage {
+    std::size_t bytes = 0;
+    std::size_t streams = 0;
+    std::uint64_t evicted = 0;  ///< events dropped early to stay within the budget
+};
+
 /// A random epoch: 8 characters of [0-9a-z], different for every incarnation of a stream.
 std::string new_epoch();
 

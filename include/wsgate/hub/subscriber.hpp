@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <string>
 
 #include <wsgate/protocol/frame.hpp>
 
@@ -15,6 +17,14 @@ public:
     /// Queues one shared frame for sending. Must not call back into the hub (the hub may be
     /// iterating over its subscribers): anything that would remove the subscriber happens later.
     virtual void deliver(const frame_ptr& frame) = 0;
+    /// An event at `offset` of `channel`'s history. A subscriber that is reading the channel's
+    /// history holds it until then (and drops it if the history had it); the rest deliver it.
+    virtual void deliver_event(const std::string& channel, std::uint64_t offset,
+                               const frame_ptr& frame) {
+        (void)channel;
+        (void)offset;
+        deliver(frame);
+    }
 
     /// The process is shutting down: close after `close_in`, suggesting the client reconnect
     /// after `reconnect_after`. Same rule as deliver() about the hub.

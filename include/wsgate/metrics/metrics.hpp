@@ -3,10 +3,13 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <wsgate/history/stream.hpp>
 
 namespace wsgate {
 
@@ -24,6 +27,16 @@ struct hub_gauges {
     std::size_t channels = 0;
     /// Connections open to each http and websocket service, by service name.
     std::vector<std::pair<std::string, std::size_t>> service_connections;
+    /// The embedded engine's history (absent with Redis).
+    std::optional<history::memory_usage> history;
+};
+
+/// Channel history and exactly-once publishing (docs/history.md).
+struct history_metrics {
+    std::uint64_t recovered = 0;      ///< subscribes with `recover` that got every missed event
+    std::uint64_t not_recovered = 0;  ///< ... that were told recovered:false
+    std::uint64_t replayed = 0;       ///< events sent from history (recoveries)
+    std::uint64_t duplicates = 0;     ///< publishes answered from an idempotency key
 };
 
 /// The Redis bridge's state and counters (shown only when Redis is configured).
@@ -61,6 +74,7 @@ struct metrics {
     /// redis, service, webhook, token); each is also an invalid_json error of its source.
     std::map<std::string, std::uint64_t> json_too_deep;
     redis_metrics redis;
+    history_metrics history;
 
     void count_close(close_reason r) { ++closes[static_cast<std::size_t>(r)]; }
     void count_error(std::string_view source, std::string_view code) {

@@ -1,9 +1,15 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <wsgate/bus/envelope.hpp>
+#include <wsgate/history/stream.hpp>
 
 namespace wsgate::protocol {
 
@@ -16,9 +22,25 @@ std::string ack_message(const std::optional<std::string>& id);
 std::string pong_message(const std::optional<std::string>& id);
 std::string error_message(const std::optional<std::string>& id, std::string_view code,
                           std::string_view message);
-/// `channel` empty: the event was not published to a channel (no `channel` field).
+/// `channel` empty: the event was not published to a channel (no `channel` field); `offset`
+/// 0: its stream keeps no history (no `offset` field).
 std::string event_message(std::string_view channel, std::string_view event,
-                          std::string_view event_id, std::string_view data);
+                          std::string_view event_id, std::string_view data,
+                          std::uint64_t offset = 0);
+/// The frame a client receives for `e`: an event, a service's message or reply.
+std::string client_text(const envelope& e);
+
+/// The ack of a subscribe to a channel with history: its position, and with `recover` whether
+/// every missed event follows.
+std::string subscribe_ack_message(const std::optional<std::string>& id,
+                                  const history::position& at, std::optional<bool> recovered);
+/// The ack of a client's publish on a channel with history: the event's place.
+std::string publish_ack_message(const std::optional<std::string>& id,
+                                const history::position& at);
+/// The answer to a `history` request: the channel's position and the events (oldest first);
+/// `complete` false: the position asked about is no longer in history (no events then).
+std::string history_message(const std::optional<std::string>& id, std::string_view channel,
+                            const history::read_result& r);
 
 /// A message a service pushes to the client.
 std::string service_message(std::string_view service, std::string_view data);

@@ -63,7 +63,13 @@ private:
     void authenticate(const protocol::client_request& req);
     /// A `subscribe` the channel rules (and, when they say so, the webhook) allow.
     void subscribe(const protocol::client_request& req);
-    void join(const std::string& channel, const std::optional<std::string>& id);
+    void join(const std::string& channel, const std::optional<std::string>& id,
+              const std::optional<protocol::stream_position>& recover);
+    /// The ack of a subscribe to a channel with history, after reading it: its position, and
+    /// with `recover` the missed events, then what was held meanwhile.
+    void join_with_history(const std::string& channel, const std::optional<std::string>& id,
+                           const std::optional<protocol::stream_position>& recover);
+    void read_history(const protocol::client_request& req);
     void unsubscribe(const protocol::client_request& req);
     /// A client's `publish` to a channel, when a rule allows it.
     void publish(const protocol::client_request& req);

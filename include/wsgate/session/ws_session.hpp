@@ -17,6 +17,7 @@
 #include <wsgate/hub/subscriber.hpp>
 #include <wsgate/limits/token_bucket.hpp>
 #include <wsgate/session/client_requests.hpp>
+#include <wsgate/session/held_events.hpp>
 #include <wsgate/session/session_sweeper.hpp>
 #include <wsgate/session/ws_frame_parser.hpp>
 #include <wsgate/session/ws_transport.hpp>
@@ -72,6 +73,8 @@ public:
                std::string_view early_input = {});
 
     void deliver(const frame_ptr& frame) override;
+    void deliver_event(const std::string& channel, std::uint64_t offset,
+                       const frame_ptr& frame) override;
     void go_away(std::chrono::milliseconds close_in,
                  std::chrono::milliseconds reconnect_after) override;
 
@@ -95,6 +98,14 @@ public:
     void welcome();
     /// Runs `then` once the bus delivers `topic` here (unless the session is gone by then).
     void after_subscribed(const std::string& topic, std::function<void(ws_session&)> then);
+    /// Holds `channel`'s live events while its history is read (held_events).
+    void hold(const std::string& channel) { held_.hold(channel); }
+    /// Queues `replay` (events the history gave), then the held live events after offset
+    /// `after`, and stops holding the channel.
+    void release(const std::string& channel, const std::vector<frame_ptr>& replay,
+                 std::uint64_t after);
+    /// Stops holding `channel` and drops what it held.
+    void drop_held(const std::string& channel) { held_.drop(channel); }
 
 private:
     class frame_sink;
@@ -133,6 +144,7 @@ private:
     std::string id_;
     std::unique_ptr<boost::asio::steady_timer> go_away_timer_;
     client_requests requests_;
+    held_events held_;  ///< live events of channels whose history is being read
     connection_slot slot_;
     token_bucket messages_;        ///< the client's message rate
     std::uint32_t refused_ = 0;    ///< messages refused since the client was last within its rate

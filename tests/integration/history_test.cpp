@@ -1,0 +1,383 @@
+// Channel history on the embedded engine, through the real binary: offsets in every answer and
+// event, recovery after a reconnect (and past the history window), epoch changes, history
+// requests, and idempotent retries. Every event is accounted for: delivered once, recovered,
+// or reported as not recoverable.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "expectations.hpp"
+#include "gateway_process.hpp"
+#include "http_client.hpp"
+#include "prometheus_text.hpp"
+#include "ws_client.hpp"
+
+namespace wsgate::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// room:* keeps `size` events for a minute; everything else is open and keeps none.
+std::vector<std::string> history_flags(int size) {
+    return {"--channels",
+            R"([{"pattern":"room:*","subscribe":"anyone","publish":"anyone",)"
+            R"("history":{"size":)" + std::to_string(size) + R"(,"ttl_ms":60000}},)"
+            R"({"pattern":"*","subscribe":"anyone"}])"};
+}
+
+double metric(const gateway_process& gw, const std::string& series) {
+    return find_series(http_client(gw.api_port()).get("/metrics").body, series).value_or(0);
+}
+
+// Publishes `n` events numbered from `first` to `channel`; returns their answers.
+std::vector<json> publish_numbered(const http_client& api, const std::string& channel, int first,
+                                   int n) {
+    std::vector<json> answers;
+    for (int i = first; i < first + n; ++i) {
+        const auto res = api.publish(channel_event(channel, "n", i));
+        EXPECT_EQ(res.status, 202u) << res.body;
+        answers.push_back(res.json);
+    }
+    return answers;
+}
+
+// Subscribes with `recover` (or without when null) and returns the ack.
+json subscribe(ws_client& c, const std::string& channel, const json& recover = nullptr) {
+    json req = {{"type", "subscribe"}, {"channel", channel}};
+    if (!recover.is_null()) req["recover"] = recover;
+    auto ack = c.request(req);
+    EXPECT_EQ(ack["type"], "ack") << ack;
+    return ack;
+}
+
+TEST(history, offsets_count_per_channel_in_answers_acks_and_events) {
+    gateway_process gw(history_flags(100));
+    http_client api(gw.api_port());
+    ws_client c;
+    c.connect(gw.public_port());
+    const auto ack = subscribe(c, "room:1");
+    EXPECT_EQ(ack["offset"], 0) << "a channel without events is at offset 0";
+    EXPECT_EQ(ack["epoch"], "");
+    const auto answers = publish_numbered(api, "room:1", 1, 3);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(answers[i]["offset"], i + 1);
+        const auto e = c.read_json();
+        EXPECT_EQ(e["offset"], i + 1);
+        EXPECT_EQ(e["data"], i + 1);
+        EXPECT_EQ(e["id"], answers[i]["id"]);
+    }
+    EXPECT_EQ(answers[0]["epoch"], answers[2]["epoch"]);
+    EXPECT_EQ(answers[0]["epoch"].get<std::string>().size(), 8u);
+    // A second channel counts on its own; a channel without history has no offsets at all.
+    EXPECT_EQ(api.publish(channel_event("room:2", "n")).json["offset"], 1);
+    ws_client plain;
+    plain.connect(gw.public_port());
+    const auto plain_ack = subscribe(plain, "news");
+    EXPECT_FALSE(plain_ack.contains("offset")) << plain_ack;
+    const auto res = api.publish(channel_event("news", "n"));
+    EXPECT_FALSE(res.json.contains("offset")) << res.body;
+    EXPECT_FALSE(plain.read_json().contains("offset"));
+    // A client's publish is acknowledged with the event's place.
+    const auto own = c.request({{"type", "publish"}, {"channel", "room:1"}, {"event", "say"}});
+    EXPECT_EQ(own["offset"], 4) << own;
+    EXPECT_EQ(own["epoch"], answers[0]["epoch"]);
+}
+
+TEST(history, a_client_that_reconnects_recovers_what_it_missed_then_continues_live) {
+    gateway_process gw(history_flags(100));
+    http_client api(gw.api_port());
+    json position;
+    {
+        ws_client first;
+        first.connect(gw.public_port());
+        const auto ack = subscribe(first, "room:1");
+        publish_numbered(api, "room:1", 1, 3);
+        std::uint64_t last = 0;
+        for (int i = 0; i < 3; ++i) last = first.read_json()["offset"].get<std::uint64_t>();
+        api.publish(channel_event("room:other", "x"));  // another channel counts on its own
+        position = {{"epoch", "?"}, {"offset", last}};
+        first.close();
+    }
+    // The epoch is the one the events were published in (the ack of an empty channel had "").
+    const auto missed = publish_numbered(api, "room:1", 4, 5);
+    position["epoch"] = missed[0]["epoch"];
+    ws_client again;
+    again.connect(gw.public_port());
+    const auto ack = subscribe(again, "room:1", position);
+    EXPECT_EQ(ack["recovered"], true) << ack;
+    EXPECT_EQ(ack["offset"], 8);
+    EXPECT_EQ(ack["epoch"], position["epoch"]);
+    for (int i = 4; i <= 8; ++i) {
+        const auto e = again.read_json();
+        EXPECT_EQ(e["offset"], i);
+        EXPECT_EQ(e["data"], i);
+        EXPECT_EQ(e["id"], missed[i - 4]["id"]);
+    }
+    publish_numbered(api, "room:1", 9, 1);
+    EXPECT_EQ(again.read_json()["offset"], 9) << "live after the replay, nothing twice";
+    expect_marker_next(api, {&again});
+    EXPECT_EQ(metric(gw, R"(wsgate_recoveries_total{result="recovered"})"), 1);
+    EXPECT_EQ(metric(gw, "wsgate_history_replayed_total"), 5);
+}
+
+TEST(history, a_client_that_saw_an_empty_channel_recovers_from_its_first_event) {
+    gateway_process gw(history_flags(100));
+    http_client api(gw.api_port());
+    publish_numbered(api, "room:1", 1, 2);
+    ws_client c;
+    c.connect(gw.public_port());
+    const auto ack = subscribe(c, "room:1", {{"epoch", ""}, {"offset", 0}});
+    EXPECT_EQ(ack["recovered"], true) << ack;
+    EXPECT_EQ(c.read_json()["offset"], 1);
+    EXPECT_EQ(c.read_json()["offset"], 2);
+}
+
+TEST(history, missing_more_than_the_history_keeps_is_reported_not_recovered) {
+    gateway_process gw(history_flags(5));
+    http_client api(gw.api_port());
+    const auto first = publish_numbered(api, "room:1", 1, 2);
+    publish_numbered(api, "room:1", 3, 8);  // 1..10: offsets 6..10 are kept, 3 is gone
+    ws_client c;
+    c.connect(gw.public_port());
+    const auto ack = subscribe(c, "room:1", {{"epoch", first[0]["epoch"]}, {"offset", 2}});
+    EXPECT_EQ(ack["recovered"], false) << ack;
+    EXPECT_EQ(ack["offset"], 10) << "the current position, to reload from";
+    publish_numbered(api, "room:1", 11, 1);
+    EXPECT_EQ(c.read_json()["offset"], 11) << "nothing replayed, live goes on";
+    EXPECT_EQ(metric(gw, R"(wsgate_recoveries_total{result="not_recovered"})"), 1);
+    // Within the window it still recovers.
+    ws_client d;
+    d.connect(gw.public_port());
+    EXPECT_EQ(subscribe(d, "room:1", {{"epoch", first[0]["epoch"]}, {"offset", 6}})["recovered"],
+              true);
+    for (int i = 7; i <= 11; ++i) EXPECT_EQ(d.read_json()["offset"], i);
+}
+
+TEST(history, more_missed_than_max_replay_is_not_recovered) {
+    auto flags = history_flags(100);
+    flags.insert(flags.end(), {"--history.max_replay", "3"});
+    gateway_process gw(flags);
+    http_client api(gw.api_port());
+    const auto first = publish_numbered(api, "room:1", 1, 6);
+    ws_client c;
+    c.connect(gw.public_port());
+    EXPECT_EQ(subscribe(c, "room:1", {{"epoch", first[0]["epoch"]}, {"offset", 2}})["recovered"],
+              false);
+    ws_client d;
+    d.connect(gw.public_port());
+    EXPECT_EQ(subscribe(d, "room:1", {{"epoch", first[0]["epoch"]}, {"offset", 3}})["recovered"],
+              true);
+    for (int i = 4; i <= 6; ++i) EXPECT_EQ(d.read_json()["offset"], i);
+}
+
+TEST(history, a_lost_history_changes_the_epoch_and_recovery_says_so) {
+    gateway_process gw(history_flags(100));
+    http_client api(gw.api_port());
+    const auto before = publish_numbered(api, "room:1", 1, 3);
+    EXPECT_EQ(api.request("DELETE", "/api/v1/history?channel=room:1").status, 204u);
+    const auto after = publish_numbered(api, "room:1", 4, 1);
+    EXPECT_EQ(after[0]["offset"], 1) << "a new epoch starts at 1";
+    EXPECT_NE(after[0]["epoch"], before[0]["epoch"]);
+    ws_client c;
+    c.connect(gw.public_port());
+    const auto ack = subscribe(c, "room:1", {{"epoch", before[0]["epoch"]}, {"offset", 2}});
+    EXPECT_EQ(ack["recovered"], false);
+    EXPECT_EQ(ack["epoch"], after[0]["epoch"]);
+    EXPECT_EQ(ack["offset"], 1);
+    // A restarted process has lost its in-memory history: the same, across processes.
+    gateway_process restarted(history_flags(100));
+    ws_client r;
+    r.connect(restarted.public_port());
+    const auto ack2 = subscribe(r, "room:1", {{"epoch", after[0]["epoch"]}, {"offset", 1}});
+    EXPECT_EQ(ack2["recovered"], false) << ack2;
+    EXPECT_EQ(ack2["epoch"], "");
+}
+
+// The merge of history and live events: a client reconnects again and again while events are
+// published as fast as the API takes them. Across its connections it must see every offset
+// exactly once, in order, with every recovery answered recovered:true.
+TEST(history, recovering_while_events_flow_loses_and_duplicates_nothing) {
+    // A recovery misses what was published while the client reconnected: far less than these
+    // bounds at the publishers' pace (about 10,000 events/s), even on a loaded machine.
+    auto flags = history_flags(100000);
+    flags.insert(flags.end(), {"--history.max_replay", "100000"});
+    gateway_process gw(flags);
+    http_client api(gw.api_port());
+    const auto epoch = publish_numbered(api, "room:1", 0, 1)[0]["epoch"].get<std::string>();
+    std::atomic<bool> stop{false};
+    std::atomic<int> published{1};
+    auto publish = [&] {
+        http_client p(gw.api_port());
+        while (!stop) {
+            json batch = json::array();
+            for (int i = 0; i < 20; ++i) batch.push_back(channel_event("room:1", "n"));
+            if (p.publish_batch(batch).status == 202) published += 20;
+            std::this_thread::sleep_for(2ms);
+        }
+    };
+    std::thread publisher(publish), second_publisher(publish);
+    // Stopped and joined however the test ends (an ASSERT returns early).
+    struct joiner {
+        std::atomic<bool>& stop;
+        std::thread& a;
+        std::thread& b;
+        ~joiner() {
+            stop = true;
+            if (a.joinable()) a.join();
+            if (b.joinable()) b.join();
+        }
+    } join_publishers{stop, publisher, second_publisher};
+    std::uint64_t last = 1;  // the client has seen offset 1 (published before it came)
+    std::map<std::uint64_t, int> seen;
+    int reconnects = 0;
+    const auto until = std::chrono::steady_clock::now() + 3s;
+    while (std::chrono::steady_clock::now() < until) {
+        ws_client c;
+        c.connect(gw.public_port());
+        const auto ack = subscribe(c, "room:1", {{"epoch", epoch}, {"offset", last}});
+        ASSERT_EQ(ack["recovered"], true) << ack;
+        const auto top = ack["offset"].get<std::uint64_t>();
+        // Read past the ack's position a little, then drop the connection mid-stream.
+        while (last < top + 3) {
+            const auto e = c.read_json();
+            ASSERT_EQ(e["type"], "event") << e;
+            const auto offset = e["offset"].get<std::uint64_t>();
+            ASSERT_EQ(offset, last + 1) << "a gap or a duplicate after " << last;
+            ++seen[offset];
+            last = offset;
+        }
+        ++reconnects;
+    }
+    stop = true;
+    publisher.join();
+    second_publisher.join();
+    EXPECT_GE(reconnects, 20);
+    EXPECT_EQ(seen.size(), last - 1);
+    for (const auto& [offset, times] : seen) ASSERT_EQ(times, 1) << offset;
+    // The rest is recoverable too: one last recovery reads up to what was published.
+    ws_client c;
+    c.connect(gw.public_port());
+    const auto ack = subscribe(c, "room:1", {{"epoch", epoch}, {"offset", last}});
+    EXPECT_EQ(ack["recovered"], true);
+    EXPECT_EQ(ack["offset"].get<int>(), published.load());
+    for (auto o = last + 1; o <= ack["offset"].get<std::uint64_t>(); ++o)
+        ASSERT_EQ(c.read_json()["offset"], o);
+}
+
+TEST(history, clients_and_backends_read_history_and_channels_without_it_say_so) {
+    gateway_process gw(history_flags(100));
+    http_client api(gw.api_port());
+    const auto answers = publish_numbered(api, "room:1", 1, 4);
+    const std::string epoch = answers[0]["epoch"];
+    ws_client c;
+    c.connect(gw.public_port());
+    auto h = c.request({{"type", "history"}, {"channel", "room:1"}, {"limit", 2},
+                        {"since", {{"epoch", epoch}, {"offset", 1}}}});
+    EXPECT_EQ(h["type"], "history") << h;
+    EXPECT_EQ(h["complete"], true);
+    EXPECT_EQ(h["offset"], 4);
+    ASSERT_EQ(h["events"].size(), 2u);
+    EXPECT_EQ(h["events"][0]["offset"], 2);
+    EXPECT_EQ(h["events"][0]["data"], 2);
+    EXPECT_EQ(h["events"][1]["id"], answers[2]["id"]);
+    h = c.request({{"type", "history"}, {"channel", "room:1"}});
+    EXPECT_EQ(h["events"].size(), 4u) << "without since: all that is kept";
+    h = c.request({{"type", "history"}, {"channel", "room:1"},
+                   {"since", {{"epoch", "other"}, {"offset", 1}}}});
+    EXPECT_EQ(h["complete"], false);
+    EXPECT_TRUE(h["events"].empty());
+    auto err = c.request({{"type", "history"}, {"channel", "news"}});
+    EXPECT_EQ(err["code"], "invalid_channel") << err;
+    err = c.request({{"type", "subscribe"}, {"channel", "room:1"}, {"recover", {{"offset", 1}}}});
+    EXPECT_EQ(err["code"], "invalid_field") << err;
+
+    auto res = api.get("/api/v1/history?channel=room:1&since=2&epoch=" + epoch);
+    EXPECT_EQ(res.status, 200u) << res.body;
+    EXPECT_EQ(res.json["offset"], 4);
+    ASSERT_EQ(res.json["events"].size(), 2u);
+    EXPECT_EQ(res.json["events"][0]["offset"], 3);
+    EXPECT_EQ(res.json["events"][1]["data"], 4);
+    expect_rest_error(api.get("/api/v1/history?channel=news"), 404, "no_history");
+    expect_rest_error(api.get("/api/v1/history?channel=room:1&since=x"), 400, "invalid_query");
+    expect_rest_error(api.get("/api/v1/history?channel=room:1&limit=5000"), 400, "invalid_query");
+    expect_rest_error(api.get("/api/v1/history?channel=room:1&nope=1"), 400, "invalid_query");
+    expect_rest_error(api.get("/api/v1/history?channel="), 400, "invalid_channel");
+    expect_rest_error(api.request("PUT", "/api/v1/history?channel=room:1"), 405,
+                      "method_not_allowed");
+}
+
+TEST(history, a_retried_publish_with_its_idempotency_key_is_published_once) {
+    gateway_process gw(history_flags(100));
+    http_client api(gw.api_port());
+    ws_client c;
+    c.connect(gw.public_port());
+    subscribe(c, "room:1");
+    auto body = channel_event("room:1", "order", 1);
+    body["idempotency_key"] = "order-1";
+    const auto first = api.publish(body);
+    const auto retry = api.publish(body);
+    ASSERT_EQ(first.status, 202u);
+    ASSERT_EQ(retry.status, 202u);
+    EXPECT_EQ(retry.json["id"], first.json["id"]);
+    EXPECT_EQ(retry.json["offset"], first.json["offset"]);
+    EXPECT_EQ(retry.json["duplicate"], true);
+    EXPECT_FALSE(first.json.contains("duplicate"));
+    // The header works the same, and a key does not need history.
+    const header_list key = {{"Idempotency-Key", "news-7"}};
+    const auto plain = api.post_json("/api/v1/publish", channel_event("news", "x").dump(), key);
+    const auto plain_retry =
+        api.post_json("/api/v1/publish", channel_event("news", "x").dump(), key);
+    EXPECT_EQ(plain_retry.json["id"], plain.json["id"]);
+    EXPECT_EQ(plain_retry.json["duplicate"], true);
+    EXPECT_EQ(c.read_json()["data"], 1);
+    expect_marker_next(api, {&c});
+    EXPECT_EQ(metric(gw, "wsgate_idempotent_duplicates_total"), 2);
+    EXPECT_EQ(metric(gw, "wsgate_events_published_total"), 3) << "two, and the marker";
+    auto bad = body;
+    bad["idempotency_key"] = "";
+    expect_rest_error(api.publish(bad), 400, "invalid_body");
+    expect_rest_error(api.post_json("/api/v1/publish", body.dump(), {{"Idempotency-Key", "x"}}),
+                      400, "invalid_body");
+}
+
+TEST(history, a_retried_batch_publishes_only_what_it_had_not) {
+    gateway_process gw(history_flags(100));
+    http_client api(gw.api_port());
+    ws_client c;
+    c.connect(gw.public_port());
+    subscribe(c, "room:1");
+    const header_list key = {{"Idempotency-Key", "batch-1"}};
+    json batch = json::array({channel_event("room:1", "n", 1), channel_event("room:1", "n", 2)});
+    const auto first = api.post_json("/api/v1/publish/batch", batch.dump(), key);
+    ASSERT_EQ(first.status, 202u) << first.body;
+    EXPECT_EQ(first.json["events"][1]["offset"], 2);
+    batch.push_back(channel_event("room:1", "n", 3));  // the retry carries one more
+    const auto retry = api.post_json("/api/v1/publish/batch", batch.dump(), key);
+    ASSERT_EQ(retry.status, 202u) << retry.body;
+    EXPECT_EQ(retry.json["ids"][0], first.json["ids"][0]);
+    EXPECT_EQ(retry.json["ids"][1], first.json["ids"][1]);
+    EXPECT_EQ(retry.json["events"][0]["duplicate"], true);
+    EXPECT_EQ(retry.json["events"][1]["duplicate"], true);
+    EXPECT_FALSE(retry.json["events"][2].contains("duplicate"));
+    EXPECT_EQ(retry.json["events"][2]["offset"], 3);
+    for (int i = 1; i <= 3; ++i) EXPECT_EQ(c.read_json()["data"], i);
+    expect_marker_next(api, {&c});
+}
+
+TEST(history, history_with_redis_is_refused_by_the_configuration_for_now) {
+    auto flags = history_flags(10);
+    flags.insert(flags.end(), {"--redis.url", "redis://127.0.0.1:1"});
+    const auto run = gateway_process::run_to_completion(flags);
+    EXPECT_EQ(run.exit_status, 2) << run.err;
+    EXPECT_NE(run.err.find("cannot be combined with redis.url"), std::string::npos) << run.err;
+}
+
+}  // namespace
+}  // namespace wsgate::test

@@ -1,0 +1,76 @@
+#include <wsgate/history/idempotency_cache.hpp>
+#include <wsgate/session/held_events.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using namespace wsgate;
+using namespace std::chrono_literals;
+
+namespace {
+
+frame_ptr frame(std::uint64_t offset) { return make_text_frame(std::to_string(offset)); }
+
+std::vector<std::string> texts(const std::vector<frame_ptr>& frames) {
+    std::vector<std::string> out;
+    for (const auto& f : frames) out.emplace_back(f->payload());
+    return out;
+}
+
+}  // namespace
+
+TEST(held_events, releases_only_what_came_after_the_history_in_order) {
+    held_events h;
+    EXPECT_TRUE(h.empty());
+    EXPECT_FALSE(h.add("a", 1, frame(1))) << "not held: delivered by the caller";
+    h.hold("a");
+    for (std::uint64_t o : {4, 5, 6, 7}) EXPECT_TRUE(h.add("a", o, frame(o)));
+    EXPECT_FALSE(h.add("b", 9, frame(9)));
+    EXPECT_GT(h.bytes(), 0u);
+    // The history ended at 5: 4 and 5 came with it, 6 and 7 follow it.
+    EXPECT_EQ(texts(h.release("a", 5)), (std::vector<std::string>{"6", "7"}));
+    EXPECT_TRUE(h.empty());
+    EXPECT_EQ(h.bytes(), 0u);
+    EXPECT_FALSE(h.add("a", 8, frame(8))) << "released: live again";
+}
+
+TEST(held_events, channels_are_held_and_dropped_independently) {
+    held_events h;
+    h.hold("a");
+    h.hold("b");
+    h.hold("a");  // once
+    h.add("a", 1, frame(1));
+    h.add("b", 1, frame(1));
+    h.drop("b");
+    EXPECT_FALSE(h.empty());
+    EXPECT_EQ(texts(h.release("a", 0)), (std::vector<std::string>{"1"}));
+    EXPECT_TRUE(h.release("b", 0).empty());
+    EXPECT_EQ(h.bytes(), 0u);
+}
+
+TEST(idempotency_cache, remembers_a_key_for_its_window_only) {
+    history::idempotency_cache keys(10s, 100);
+    const auto t0 = history::idempotency_cache::clock::time_point{} + 1h;
+    EXPECT_EQ(keys.find("k", t0), nullptr);
+    keys.remember("k", {"i:1", {"e", 3}}, t0);
+    const auto* first = keys.find("k", t0 + 9s);
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->id, "i:1");
+    EXPECT_EQ(first->at.offset, 3u);
+    EXPECT_EQ(keys.find("k", t0 + 10s), nullptr) << "the window is over";
+    EXPECT_EQ(keys.size(), 0u);
+}
+
+TEST(idempotency_cache, forgets_the_oldest_key_beyond_its_capacity) {
+    history::idempotency_cache keys(10s, 2);
+    const auto t0 = history::idempotency_cache::clock::time_point{} + 1h;
+    keys.remember("a", {"1", {}}, t0);
+    keys.remember("b", {"2", {}}, t0);
+    keys.remember("c", {"3", {}}, t0);
+    EXPECT_EQ(keys.size(), 2u);
+    EXPECT_EQ(keys.find("a", t0), nullptr);
+    EXPECT_NE(keys.find("b", t0), nullptr);
+    EXPECT_NE(keys.find("c", t0), nullptr);
+}
