@@ -83,6 +83,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             FUZZ_CHECK(valid_json(ack_message(req.id)));
             FUZZ_CHECK(valid_json(
                 error_message(req.id, "not_subscribed", "not subscribed to " + req.channel)));
+            // A recover position is echoed in nothing, but the ack names one.
+            if (req.since)
+                FUZZ_CHECK(valid_json(subscribe_ack_message(
+                    req.id, {req.since->epoch, req.since->offset}, true)));
+            break;
+        case request_type::history:
+            FUZZ_CHECK(rules.valid(req.channel));
+            FUZZ_CHECK(!req.limit || (*req.limit >= 1 && *req.limit <= 100000));
+            FUZZ_CHECK(valid_json(history_message(req.id, req.channel, {})));
+            break;
+        case request_type::publish:
+        case request_type::auth:
+        case request_type::refresh:
             break;
         case request_type::send:
             FUZZ_CHECK(valid_json(req.data));
