@@ -188,24 +188,22 @@ parse_result parse_client_message(std::string_view text, const name_rules& chann
         req.token = token->string;
         return req;
     }
+    // subscribe's `recover` and history's `since`: a position the client saw.
+    auto take_position = [&doc, &req](const char* key) -> std::optional<request_error> {
+        const auto* m = doc.find(key);
+        if (m == nullptr) return std::nullopt;
+        req.since = position_object(m->value);
+        if (req.since) return std::nullopt;
+        return fail(client_error::invalid_field,
+                    std::string(key) + " must be {\"epoch\": <string>, \"offset\": <integer>}",
+                    req.id);
+    };
     if (name == "subscribe") {
         req.type = request_type::subscribe;
-        if (const auto* recover = doc.find("recover")) {
-            req.since = position_object(recover->value);
-            if (!req.since)
-                return fail(client_error::invalid_field,
-                            "recover must be {\"epoch\": <string>, \"offset\": <integer>}",
-                            req.id);
-        }
+        if (auto bad = take_position("recover")) return *bad;
     } else if (name == "history") {
         req.type = request_type::history;
-        if (const auto* since = doc.find("since")) {
-            req.since = position_object(since->value);
-            if (!req.since)
-                return fail(client_error::invalid_field,
-                            "since must be {\"epoch\": <string>, \"offset\": <integer>}",
-                            req.id);
-        }
+        if (auto bad = take_position("since")) return *bad;
         if (const auto* limit = doc.find("limit")) {
             auto n = unsigned_integer(limit->value);
             if (!n || *n == 0 || *n > 100000)
