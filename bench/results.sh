@@ -51,6 +51,10 @@ selected() { [[ -z ${ONLY:-} || $1 =~ $ONLY ]]; }
 
 # The bench's thousands of clients come from 8 loopback addresses: no per-address limit.
 gateway_flags=(--log.level warn --limits.max_connections_per_ip 0)
+# Extra flags of the next measure (reset after it): e.g. channel rules with history.
+extra_flags=()
+# The bench's channels (bench-<run>-<i>) keeping 100 events each (docs/history.md).
+history_rules='[{"pattern":"bench-*","subscribe":"anyone","history":{"size":100,"ttl_ms":60000}},{"pattern":"*","subscribe":"anyone"}]'
 
 # measure NAME BENCH_FLAGS...: one run against a fresh gateway, one JSON line in $out/NAME.
 measure() {
@@ -58,7 +62,8 @@ measure() {
     shift
     selected "$name" || return 0
     wait_quiet
-    taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$port" "${gateway_flags[@]}" &
+    taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$port" "${gateway_flags[@]}" \
+        ${extra_flags[@]+"${extra_flags[@]}"} &
     local gateway=$!
     wait_ready $port
     taskset -c 1 "$bench" --ws "127.0.0.1:$port" --pid "$gateway" --json-only "$@" \
@@ -107,7 +112,13 @@ for _ in $(seq "$runs"); do
     sendlimit 10000 200 100 1
     sendlimit 1000 1000 100 50
     measure fanout_1k_single --subscribers 1000 --events 1000
+    extra_flags=(--channels "$history_rules")
+    measure fanout_1k_single_history --subscribers 1000 --events 1000
+    extra_flags=()
     measure fanout_1k_batch50 --subscribers 1000 --events 5000 --batch 50
+    extra_flags=(--channels "$history_rules")
+    measure fanout_1k_batch50_history --subscribers 1000 --events 5000 --batch 50
+    extra_flags=()
     measure fanout_1k_pipelined --subscribers 1000 --events 5000 --inflight 8 --api-connections 2
     measure fanout_10k_single --subscribers 10000 --events 100
     # Events near the REST body limit: what parsing and passing data through costs.

@@ -21,10 +21,11 @@ bool held_events::add(const std::string& channel, std::uint64_t offset, const fr
     return true;
 }
 
-std::vector<frame_ptr> held_events::release(const std::string& channel, std::uint64_t after) {
-    std::vector<frame_ptr> out;
+std::optional<std::vector<frame_ptr>> held_events::release(const std::string& channel,
+                                                           std::uint64_t after) {
     auto it = find(channel);
-    if (it == channels_.end()) return out;
+    if (it == channels_.end()) return std::nullopt;
+    std::vector<frame_ptr> out;
     for (auto& [offset, frame] : it->frames) {
         bytes_ -= frame->size();
         if (offset > after) out.push_back(std::move(frame));

@@ -271,11 +271,12 @@ void ws_session::deliver_event(const std::string& channel, std::uint64_t offset,
 void ws_session::release(const std::string& channel, const std::vector<frame_ptr>& replay,
                          std::uint64_t after) {
     auto live = held_.release(channel, after);
-    if (close_reason_) return;
+    // Closing, or unsubscribed while the history was read: nothing more for this channel.
+    if (close_reason_ || !live) return;
     for (const auto& f : replay) queue(f);
     state_->stats.history.replayed += replay.size();
     state_->stats.deliveries += replay.size();
-    for (const auto& f : live) deliver(f);
+    for (const auto& f : *live) deliver(f);
 }
 
 void ws_session::go_away(std::chrono::milliseconds close_in,

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -16,6 +17,7 @@
 #include "gateway_process.hpp"
 #include "http_client.hpp"
 #include "prometheus_text.hpp"
+#include "raw_socket.hpp"
 #include "ws_client.hpp"
 
 namespace wsgate::test {
@@ -270,6 +272,38 @@ TEST(history, recovering_while_events_flow_loses_and_duplicates_nothing) {
     EXPECT_EQ(ack["offset"].get<int>(), published.load());
     for (auto o = last + 1; o <= ack["offset"].get<std::uint64_t>(); ++o)
         ASSERT_EQ(c.read_json()["offset"], o);
+}
+
+// Subscribe and unsubscribe in one read: the unsubscribe comes while the history is read. The
+// subscribe is still answered, but nothing of the channel follows.
+TEST(history, an_unsubscribe_while_the_history_is_read_stops_the_replay) {
+    gateway_process gw(history_flags(100));
+    http_client api(gw.api_port());
+    const auto first = publish_numbered(api, "room:1", 1, 3);
+    raw_socket s(gw.public_port());
+    ASSERT_EQ(raw_upgrade(s, gw.public_port()), 101u);
+    const json recover = {{"epoch", first[0]["epoch"]}, {"offset", 0}};
+    ASSERT_TRUE(s.send_all(
+        client_frame(opcode::text, json{{"type", "subscribe"}, {"channel", "room:1"},
+                                        {"recover", recover}, {"id", 1}}.dump()) +
+        client_frame(opcode::text,
+                     json{{"type", "unsubscribe"}, {"channel", "room:1"}, {"id", 2}}.dump()) +
+        client_frame(opcode::text, json{{"type", "ping"}, {"id", 3}}.dump())));
+    std::vector<json> got;
+    auto seen = [&](const char* type, int id) {
+        for (auto& f : take_frames(s.received()))
+            if (f.op == opcode::text) got.push_back(json::parse(f.payload));
+        return std::any_of(got.begin(), got.end(),
+                           [&](const json& g) { return g["type"] == type && g["id"] == id; });
+    };
+    ASSERT_TRUE(s.receive_until([&] { return seen("ack", 1) && seen("pong", 3); }, 5s));
+    // A replay would follow the subscribe's ack at once; a live event after this publish.
+    publish_numbered(api, "room:1", 4, 1);
+    ASSERT_TRUE(s.send_all(client_frame(opcode::text, json{{"type", "ping"}, {"id", 4}}.dump())));
+    ASSERT_TRUE(s.receive_until([&] { return seen("pong", 4); }, 5s));
+    const auto events = std::count_if(got.begin(), got.end(),
+                                      [](const json& g) { return g["type"] == "event"; });
+    EXPECT_EQ(events, 0) << json(got).dump();
 }
 
 TEST(history, clients_and_backends_read_history_and_channels_without_it_say_so) {

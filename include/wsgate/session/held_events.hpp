@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,8 +22,9 @@ public:
     bool empty() const { return channels_.empty(); }
     /// Holds `frame` when `channel` is held (true); false otherwise.
     bool add(const std::string& channel, std::uint64_t offset, const frame_ptr& frame);
-    /// Stops holding `channel`; returns its frames with an offset above `after`, in order.
-    std::vector<frame_ptr> release(const std::string& channel, std::uint64_t after);
+    /// Stops holding `channel`; returns its frames with an offset above `after`, in order
+    /// (nullopt when it was not held: the client unsubscribed meanwhile).
+    std::optional<std::vector<frame_ptr>> release(const std::string& channel, std::uint64_t after);
     /// Stops holding `channel`, dropping what it held (the client unsubscribed).
     void drop(const std::string& channel);
     /// Bytes of the frames held, counted against the client's queue budget.
