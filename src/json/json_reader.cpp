@@ -186,13 +186,30 @@ error_code push_container(od::value& v, kind k, std::vector<frame>& stack) {
     return simdjson::SUCCESS;
 }
 
+/// Whether a boolean or null token is exactly its literal. simdjson takes `false8` at the
+/// root for `false` (the fuzzer found it): the token is compared whole.
+bool exact_atom(std::string_view token, kind k) {
+    token = trim(token);
+    if (k == kind::null) return token == "null";
+    return token == "true" || token == "false";
+}
+
+/// simdjson's error for a malformed literal (its message names the literal's first letter).
+error_code atom_error(std::string_view token, kind k) {
+    if (k == kind::null) return simdjson::N_ATOM_ERROR;
+    return trim(token).substr(0, 1) == "f" ? simdjson::F_ATOM_ERROR : simdjson::T_ATOM_ERROR;
+}
+
 /// Checks a scalar; `string`/`boolean` receive its value.
 error_code check_scalar(od::value& v, kind k, std::string_view token, std::string_view& string,
                         bool& boolean) {
     switch (k) {
         case kind::string: return v.get_string().get(string);
-        case kind::boolean: return v.get_bool().get(boolean);
+        case kind::boolean:
+            if (!exact_atom(token, k)) return atom_error(token, k);
+            return v.get_bool().get(boolean);
         case kind::null: {
+            if (!exact_atom(token, k)) return atom_error(token, k);
             bool is_null = false;
             if (auto e = v.is_null().get(is_null)) return e;
             return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
@@ -220,13 +237,15 @@ walk_result walk(workspace& ws, od::document& doc, depth_limit max_depth, child_
         bool boolean = false;
         switch (r.root) {
             case kind::string: r.code = doc.get_string().get(string); break;
-            case kind::boolean: r.code = doc.get_bool().get(boolean); break;
-            case kind::null: {
-                bool is_null = false;
-                r.code = doc.is_null().get(is_null);
-                if (!r.code && !is_null) r.code = simdjson::N_ATOM_ERROR;
+            case kind::boolean:
+                r.code = exact_atom(token, r.root) ? doc.get_bool().get(boolean)
+                                                   : atom_error(token, r.root);
                 break;
-            }
+            case kind::null:
+                // The token alone decides: simdjson's root is_null() also refuses `null `
+                // (with whitespace after it), which is JSON.
+                if (!exact_atom(token, r.root)) r.code = atom_error(token, r.root);
+                break;
             default:
                 if (!valid_number(token)) r.code = simdjson::NUMBER_ERROR;
                 break;

@@ -163,3 +163,17 @@ TEST(json_reader, agrees_with_nlohmann_on_what_is_json) {
         EXPECT_FALSE(in::check(text, 64)) << text;
     }
 }
+
+// Found by the json fuzzer: simdjson took a root `false8` for `false`.
+TEST(json_reader, a_literal_followed_by_more_characters_is_invalid) {
+    for (const char* text : {"false8", "true1", "nullx", "falsefalse", "truee", "null0",
+                             R"({"a":false8})", R"({"a":nullx})", "[true1]", "[null,truex]"}) {
+        const auto bad = in::check(text, 64);
+        ASSERT_TRUE(bad.has_value()) << text;
+        EXPECT_EQ(bad->what, in::fault::invalid) << text;
+    }
+    // Whitespace around a literal is JSON: simdjson's root is_null() refused " null " too.
+    for (const char* text :
+         {"false", " true ", "null\n", " null ", R"({"a":null })", R"({"a":false})", "[true,null]"})
+        EXPECT_FALSE(in::check(text, 64).has_value()) << text;
+}
