@@ -1,26 +1,17 @@
 // GET and DELETE /api/v1/history: a channel's history for backends (docs/history.md).
 #include <wsgate/api/rest_api.hpp>
 
-#include <charconv>
-
 #include <nlohmann/json.hpp>
 
 #include <wsgate/app/shared_state.hpp>
 #include <wsgate/hub/hub.hpp>
+#include <wsgate/support/decimal.hpp>
 
 namespace wsgate {
 
 namespace {
 
 using json = nlohmann::json;
-
-std::optional<std::uint64_t> digits(const std::string& text) {
-    std::uint64_t n = 0;
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, n);
-    if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-    return n;
-}
 
 // One event of the answer; data spliced in as the publisher wrote it, never re-serialized.
 void append_event(std::string& out, const envelope& e) {
@@ -43,7 +34,7 @@ void rest_api::history(const rest_request& req, responder respond) {
         } else if (key == "epoch") {
             epoch = value;
         } else if (key == "since" || key == "limit") {
-            auto n = digits(value);
+            auto n = parse_decimal(value);
             if (!n) return respond(error(400, "invalid_query", key + " must be an integer"));
             (key == "since" ? since : limit) = n;
         } else {
@@ -65,7 +56,6 @@ void rest_api::history(const rest_request& req, responder respond) {
                                               "the history cannot be removed now; retry later"));
             rest_response r;
             r.status = 204;
-            r.body.clear();
             respond(std::move(r));
         });
     }

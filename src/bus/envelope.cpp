@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <wsgate/json/json_reader.hpp>
+#include <wsgate/support/decimal.hpp>
 
 #include <charconv>
 
@@ -133,12 +134,12 @@ std::optional<envelope> decode_envelope(std::string_view text, std::size_t max_d
     }
     if (const auto* offset = j->find("offset")) {
         // A positive integer with its epoch, as the history engine gives them.
-        const auto digits = offset->value.text;
-        const char* end = digits.data() + digits.size();
-        if (offset->value.type != in::kind::number ||
-            std::from_chars(digits.data(), end, e.offset).ptr != end || e.offset == 0 ||
-            !string_field("epoch", e.epoch) || e.epoch.empty())
+        const auto n = offset->value.type == in::kind::number
+                           ? parse_decimal(offset->value.text)
+                           : std::nullopt;
+        if (!n || *n == 0 || !string_field("epoch", e.epoch) || e.epoch.empty())
             return std::nullopt;
+        e.offset = *n;
     }
     if (e.frame == frame_kind::reply) {
         const auto* id = j->find("reply_id");

@@ -32,7 +32,7 @@ std::optional<endpoint_config> parse_endpoint(std::string_view text) {
     auto colon = text.rfind(':');
     if (colon == std::string_view::npos) return std::nullopt;
     std::string host(text.substr(0, colon));
-    auto port = value::parse_digits(text.substr(colon + 1));
+    auto port = parse_decimal(text.substr(colon + 1));
     if (!port || *port > 65535) return std::nullopt;
 
     unsigned char address[16];

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <wsgate/json/json_reader.hpp>
+#include <wsgate/support/decimal.hpp>
 
-#include <charconv>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -37,7 +37,7 @@ class value {
     std::uint64_t integer(std::uint64_t min, std::uint64_t max) const {
         std::optional<std::uint64_t> number;
         if (is_text_) {
-            number = parse_digits(raw_.get_ref<const std::string&>());
+            number = parse_decimal(raw_.get_ref<const std::string&>());
         } else if (raw_.is_number_unsigned()) {
             number = raw_.get<std::uint64_t>();
         }
@@ -130,14 +130,6 @@ class value {
                            raw_.dump(-1, ' ', false, json::error_handler_t::replace) + ")");
     }
 
-    /// Plain decimal digits (no sign, no spaces) that fit in 64 bits.
-    static std::optional<std::uint64_t> parse_digits(std::string_view text) {
-        std::uint64_t number = 0;
-        const char* end = text.data() + text.size();
-        auto [ptr, ec] = std::from_chars(text.data(), end, number);  // no sign, no spaces
-        if (ec != std::errc() || ptr != end) return std::nullopt;
-        return number;
-    }
 
   private:
     /// The text of an environment variable or flag as JSON; discarded when it is not JSON or

@@ -1,8 +1,7 @@
 #include <wsgate/protocol/client_message.hpp>
 
-#include <charconv>
-
 #include <wsgate/json/json_reader.hpp>
+#include <wsgate/support/decimal.hpp>
 
 namespace wsgate::protocol {
 
@@ -85,11 +84,7 @@ const json_input::member* string_member(const json_input::object& doc, std::stri
 // A non-negative integer as JSON wrote it (no sign, fraction or exponent).
 std::optional<std::uint64_t> unsigned_integer(const json_input::raw_value& v) {
     if (v.type != json_input::kind::number) return std::nullopt;
-    std::uint64_t n = 0;
-    const char* end = v.text.data() + v.text.size();
-    auto [ptr, ec] = std::from_chars(v.text.data(), end, n);
-    if (ec != std::errc() || ptr != end) return std::nullopt;
-    return n;
+    return parse_decimal(v.text);
 }
 
 // {"epoch": "<string>", "offset": <integer>}: a position the client saw (docs/history.md).

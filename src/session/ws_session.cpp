@@ -240,12 +240,16 @@ void ws_session::push(frame_ptr frame) {
     // A client is behind when what waits for it, before this frame, is more than its budget:
     // any one message fits an empty queue, whatever its size. Every frame counts, events and
     // answers alike. The backlog goes, so the server's memory stays bounded.
-    if (transport_.queued_bytes() > state_->cfg.limits.max_queue_bytes) {
-        ++state_->stats.slow_consumer_closes;
-        transport_.discard_queued();
-        return close(close_reason::slow_consumer, close_code::policy_violation, "slow consumer");
-    }
+    if (transport_.queued_bytes() > state_->cfg.limits.max_queue_bytes)
+        return close_slow_consumer();
     transport_.send(std::move(frame));
+}
+
+void ws_session::close_slow_consumer() {
+    ++state_->stats.slow_consumer_closes;
+    held_ = held_events{};
+    transport_.discard_queued();
+    close(close_reason::slow_consumer, close_code::policy_violation, "slow consumer");
 }
 
 void ws_session::deliver(const frame_ptr& frame) {
@@ -260,12 +264,8 @@ void ws_session::deliver_event(const std::string& channel, std::uint64_t offset,
     if (held_.empty() || !held_.add(channel, offset, frame)) return deliver(frame);
     // Held frames are backlog like queued ones: a client whose history read takes long while
     // its channel is busy is behind, and is closed like any slow consumer.
-    if (held_.bytes() + transport_.queued_bytes() > state_->cfg.limits.max_queue_bytes) {
-        ++state_->stats.slow_consumer_closes;
-        held_ = held_events{};
-        transport_.discard_queued();
-        close(close_reason::slow_consumer, close_code::policy_violation, "slow consumer");
-    }
+    if (held_.bytes() + transport_.queued_bytes() > state_->cfg.limits.max_queue_bytes)
+        close_slow_consumer();
 }
 
 void ws_session::release(const std::string& channel, const std::vector<frame_ptr>& replay,

@@ -129,6 +129,8 @@ private:
     /// Queues any frame but the close frame, unless the client is behind by more than
     /// limits.max_queue_bytes: then it is closed as a slow consumer instead.
     void push(frame_ptr frame);
+    /// Closes a client that is behind (1008 "slow consumer"), freeing its backlog.
+    void close_slow_consumer();
     /// The client broke the protocol (or sent its close frame): answer with a close frame
     /// unless one went already, then flush and end the connection.
     void fail(close_reason why, std::uint16_t code, std::string_view reason);
