@@ -40,6 +40,10 @@ subscription_tracker::batch subscription_tracker::take_batch() {
         } else if (!want && asked) {
             b.unsubscribe.push_back(channel);
             erase(asked_, channel);
+            // From now on, what Redis confirmed before no longer holds.
+            erase(confirmed_, channel);
+            ++lookups_;
+            ++unsubscribing_[channel];
         }
     }
     dirty_.clear();
@@ -47,6 +51,11 @@ subscription_tracker::batch subscription_tracker::take_batch() {
 }
 
 void subscription_tracker::confirmed(const std::string& channel, bool subscribed) {
+    if (auto it = unsubscribing_.find(channel); ++lookups_, it != unsubscribing_.end()) {
+        if (subscribed) return;  // answers a SUBSCRIBE sent before the pending UNSUBSCRIBE
+        if (--it->second == 0) unsubscribing_.erase(it);
+        return;  // confirmed_ was updated when it was sent
+    }
     const bool changed = subscribed ? insert(confirmed_, channel) : erase(confirmed_, channel);
     if (!changed || !has(wanted_, channel)) return;
     if (subscribed)
@@ -58,6 +67,7 @@ void subscription_tracker::confirmed(const std::string& channel, bool subscribed
 void subscription_tracker::reset() {
     asked_.clear();
     confirmed_.clear();
+    unsubscribing_.clear();
     lookups_ += wanted_.size();
     dirty_ = wanted_;
     unconfirmed_ = wanted_.size();

@@ -168,3 +168,39 @@ TEST(subscription_tracker, in_force_follows_drops_and_unsubscriptions) {
     t.take_batch();
     EXPECT_TRUE(t.in_force());
 }
+
+// The last client leaves a channel and a new one comes before Redis confirmed the UNSUBSCRIBE:
+// the channel is not subscribed until the new SUBSCRIBE is confirmed (what is published between
+// the two is not delivered), so it must not count as in force before that.
+TEST(subscription_tracker, a_channel_wanted_again_while_unsubscribing_waits_for_its_subscribe) {
+    subscription_tracker t;
+    t.want("a");
+    t.take_batch();
+    t.confirmed("a", true);
+    ASSERT_TRUE(t.is_confirmed("a"));
+    t.drop("a");
+    EXPECT_EQ(t.take_batch().unsubscribe, std::vector<std::string>{"a"});
+    t.want("a");
+    EXPECT_FALSE(t.is_confirmed("a")) << "the UNSUBSCRIBE is on its way";
+    EXPECT_EQ(t.take_batch().subscribe, std::vector<std::string>{"a"});
+    EXPECT_FALSE(t.in_force());
+    t.confirmed("a", false);  // the UNSUBSCRIBE's answer
+    EXPECT_FALSE(t.is_confirmed("a"));
+    t.confirmed("a", true);  // the new SUBSCRIBE's
+    EXPECT_TRUE(t.is_confirmed("a"));
+    EXPECT_TRUE(t.in_force());
+    // SUBSCRIBE, UNSUBSCRIBE, SUBSCRIBE before any answer: the first answer is not the last.
+    subscription_tracker u;
+    u.want("b");
+    u.take_batch();
+    u.drop("b");
+    u.take_batch();
+    u.want("b");
+    u.take_batch();
+    u.confirmed("b", true);
+    EXPECT_FALSE(u.is_confirmed("b")) << "answers the first SUBSCRIBE, before the UNSUBSCRIBE";
+    u.confirmed("b", false);
+    EXPECT_FALSE(u.in_force());
+    u.confirmed("b", true);
+    EXPECT_TRUE(u.in_force());
+}

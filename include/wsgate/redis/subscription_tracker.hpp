@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -55,7 +56,11 @@ private:
 
     channel_set wanted_;
     channel_set asked_;            // SUBSCRIBE sent, no UNSUBSCRIBE since
-    channel_set confirmed_;        // Redis said subscribed
+    channel_set confirmed_;        // Redis said subscribed, and no UNSUBSCRIBE was sent since
+    // UNSUBSCRIBEs sent and not yet confirmed, per channel. Redis answers in order: a
+    // subscribe confirmation that comes while one is outstanding is from before it, and
+    // must not make the channel count as subscribed (it is about to be unsubscribed).
+    std::unordered_map<std::string, unsigned> unsubscribing_;
     channel_set dirty_;            // wanted state changed since the last batch
     std::size_t unconfirmed_ = 0;  // wanted and not in confirmed_: in_force() without a walk
     mutable std::uint64_t lookups_ = 0;
