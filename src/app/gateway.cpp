@@ -156,7 +156,9 @@ void gateway::on_bus_message(const envelope& e) {
     const frame_ptr frame = make_text_frame(protocol::client_text(e));
     auto& hub = state_->clients;
     switch (e.kind) {
-        case target_kind::channel: hub.send_to_channel(e.target, frame, e.offset); break;
+        case target_kind::channel:
+            hub.send_to_channel(e.target, frame, {e.epoch, e.offset});
+            break;
         case target_kind::user: hub.send_to_user(e.target, frame); break;
         case target_kind::connection: hub.send_to_connection(e.target, frame); break;
         case target_kind::broadcast: hub.send_to_all(frame); break;

@@ -92,11 +92,11 @@ std::size_t hub::send_to_list(const std::unordered_map<std::string, member_list>
 }
 
 std::size_t hub::send_to_channel(const std::string& channel, const frame_ptr& frame,
-                                 std::uint64_t offset) const {
+                                 const history::position& at) const {
     // Subscribers that hold nothing deliver at once (subscriber::deliver_event()).
     auto it = channels_.find(channel);
     if (it == channels_.end()) return 0;
-    for (subscriber* s : it->second) s->deliver_event(channel, offset, frame);
+    for (subscriber* s : it->second) s->deliver_event(channel, at, frame);
     return it->second.size();
 }
 

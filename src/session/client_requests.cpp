@@ -182,7 +182,7 @@ void client_requests::join_with_history(const std::string& channel,
                             replay.push_back(make_text_frame(protocol::client_text(*e)));
                 }
                 session_.send(protocol::subscribe_ack_message(id, r->top, recovered));
-                session_.release(channel, replay, r->top.offset);
+                session_.release(channel, replay, r->top);
             });
     });
 }

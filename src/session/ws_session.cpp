@@ -258,10 +258,10 @@ void ws_session::deliver(const frame_ptr& frame) {
     ++state_->stats.deliveries;
 }
 
-void ws_session::deliver_event(const std::string& channel, std::uint64_t offset,
+void ws_session::deliver_event(const std::string& channel, const history::position& at,
                                const frame_ptr& frame) {
     if (close_reason_) return;
-    if (held_.empty() || !held_.add(channel, offset, frame)) return deliver(frame);
+    if (held_.empty() || !held_.add(channel, at, frame)) return deliver(frame);
     // Held frames are backlog like queued ones: a client whose history read takes long while
     // its channel is busy is behind, and is closed like any slow consumer.
     if (held_.bytes() + transport_.queued_bytes() > state_->cfg.limits.max_queue_bytes)
@@ -269,8 +269,8 @@ void ws_session::deliver_event(const std::string& channel, std::uint64_t offset,
 }
 
 void ws_session::release(const std::string& channel, const std::vector<frame_ptr>& replay,
-                         std::uint64_t after) {
-    auto live = held_.release(channel, after);
+                         const history::position& top) {
+    auto live = held_.release(channel, top);
     // Closing, or unsubscribed while the history was read: nothing more for this channel.
     if (close_reason_ || !live) return;
     for (const auto& f : replay) queue(f);

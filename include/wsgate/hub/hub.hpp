@@ -43,10 +43,10 @@ public:
     /// False when the client was not subscribed to `channel`.
     bool unsubscribe(subscriber& s, const std::string& channel);
 
-    /// Each returns the number of clients the frame was handed to. `offset`: the event's
-    /// place in the channel's history (0: none), for subscribers that wait for their history.
+    /// Each returns the number of clients the frame was handed to. `at`: the event's place in
+    /// the channel's history (offset 0: none), for subscribers that wait for their history.
     std::size_t send_to_channel(const std::string& channel, const frame_ptr& frame,
-                                std::uint64_t offset = 0) const;
+                                const history::position& at = {}) const;
     std::size_t send_to_user(const std::string& user, const frame_ptr& frame) const;
     std::size_t send_to_connection(const std::string& connection_id, const frame_ptr& frame) const;
     std::size_t send_to_all(const frame_ptr& frame) const;

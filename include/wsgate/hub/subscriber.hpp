@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include <wsgate/history/stream.hpp>
 #include <wsgate/protocol/frame.hpp>
 
 namespace wsgate {
@@ -17,12 +18,13 @@ public:
     /// Queues one shared frame for sending. Must not call back into the hub (the hub may be
     /// iterating over its subscribers): anything that would remove the subscriber happens later.
     virtual void deliver(const frame_ptr& frame) = 0;
-    /// An event at `offset` of `channel`'s history. A subscriber that is reading the channel's
-    /// history holds it until then (and drops it if the history had it); the rest deliver it.
-    virtual void deliver_event(const std::string& channel, std::uint64_t offset,
+    /// An event (or a gap report) at position `at` of `channel`'s history. A subscriber that
+    /// is reading the channel's history holds it until then (and drops it if the history had
+    /// it); the rest deliver it.
+    virtual void deliver_event(const std::string& channel, const history::position& at,
                                const frame_ptr& frame) {
         (void)channel;
-        (void)offset;
+        (void)at;
         deliver(frame);
     }
 

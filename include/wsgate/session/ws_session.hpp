@@ -73,7 +73,7 @@ public:
                std::string_view early_input = {});
 
     void deliver(const frame_ptr& frame) override;
-    void deliver_event(const std::string& channel, std::uint64_t offset,
+    void deliver_event(const std::string& channel, const history::position& at,
                        const frame_ptr& frame) override;
     void go_away(std::chrono::milliseconds close_in,
                  std::chrono::milliseconds reconnect_after) override;
@@ -100,10 +100,10 @@ public:
     void after_subscribed(const std::string& topic, std::function<void(ws_session&)> then);
     /// Holds `channel`'s live events while its history is read (held_events).
     void hold(const std::string& channel) { held_.hold(channel); }
-    /// Queues `replay` (events the history gave), then the held live events after offset
-    /// `after`, and stops holding the channel.
+    /// Queues `replay` (events the history gave), then the held live events after `top`, and
+    /// stops holding the channel.
     void release(const std::string& channel, const std::vector<frame_ptr>& replay,
-                 std::uint64_t after);
+                 const history::position& top);
     /// Stops holding `channel` and drops what it held.
     void drop_held(const std::string& channel) { held_.drop(channel); }
 
