@@ -296,11 +296,6 @@ rest_response rest_api::idempotency_keys(const rest_request& req, bool batch,
                          "the Idempotency-Key header and the body's idempotency_key differ");
         out[i] = from_header;
     }
-    const bool any = std::any_of(out.begin(), out.end(), [](auto& k) { return !k.empty(); });
-    if (any && (state_.events == nullptr || !state_.events->keeps_history()))
-        return error(501, "not_implemented",
-                     "idempotency keys are kept by the embedded engine only in this version "
-                     "(not with redis.url)");
     return no_answer();
 }
 

@@ -64,9 +64,10 @@ gateway::gateway(net::io_context& ioc, config cfg)
 
     std::shared_ptr<redis_bus> redis;
     if (state_->cfg.redis.address) {
-        redis = std::make_shared<redis_bus>(ioc.get_executor(), state_->cfg.redis,
-                                            server.instance_id, state_->stats,
-                                            state_->cfg.limits.json_max_depth);
+        redis = std::make_shared<redis_bus>(
+            ioc.get_executor(), state_->cfg.redis, server.instance_id, state_->stats,
+            redis_bus::options{state_->cfg.limits.json_max_depth,
+                               state_->cfg.history.idempotency_window});
         start_bus_ = [redis] { redis->start(); };
         bus_ = redis;
     } else {

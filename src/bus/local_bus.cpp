@@ -13,8 +13,12 @@ void local_bus::publish(const envelope& e, const publish_options& how, publish_c
     const auto now = history::memory_history::clock::now();
     publish_result r;
     r.accepted = true;  // in memory, taking it is all there is to accepting it
-    if (!how.idempotency_key.empty()) {
-        if (const auto* first = keys_.find(how.idempotency_key, now)) {
+    std::string topic = topic_of(e);
+    // A key names a publication to one target, as in Redis, where it lives beside the stream.
+    const std::string key =
+        how.idempotency_key.empty() ? std::string() : topic + '\n' + how.idempotency_key;
+    if (!key.empty()) {
+        if (const auto* first = keys_.find(key, now)) {
             r.duplicate = true;
             r.id = first->id;
             r.at = first->at;
@@ -22,14 +26,13 @@ void local_bus::publish(const envelope& e, const publish_options& how, publish_c
             return;
         }
     }
-    std::string topic = topic_of(e);
     pending_.emplace_back(std::move(topic), e);
     envelope& queued = pending_.back().second;
     // The offset is given in the same step as the event is queued for delivery: delivery order
     // is offset order.
     if (how.history.on()) r.at = history_.append(pending_.back().first, queued, how.history, now);
     r.id = queued.id;
-    if (!how.idempotency_key.empty()) keys_.remember(how.idempotency_key, {r.id, r.at}, now);
+    if (!key.empty()) keys_.remember(key, {r.id, r.at}, now);
     if (!drain_posted_) {
         drain_posted_ = true;
         boost::asio::post(ex_, [this] { drain(); });

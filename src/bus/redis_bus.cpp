@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
+#include <wsgate/redis/history_script.hpp>
 #include <wsgate/redis/redis_connection.hpp>
 #include <wsgate/support/host_port.hpp>
 
@@ -28,10 +29,10 @@ struct redis_bus::link {
 };
 
 redis_bus::redis_bus(net::any_io_executor ex, const config::redis_section& cfg,
-                     std::string instance_id, metrics& stats, std::size_t json_max_depth)
+                     std::string instance_id, metrics& stats, options opts)
     : ex_(std::move(ex)),
       cfg_(cfg),
-      json_max_depth_(json_max_depth),
+      opts_(opts),
       instance_topic_(wsgate::instance_topic(instance_id)),
       canary_channel_(cfg.prefix + instance_topic_),
       stats_(stats),
@@ -77,6 +78,11 @@ void redis_bus::link_up(link& l) {
     spdlog::info("redis {} connection up ({})", l.name,
                  format_host_port(cfg_.address->host, cfg_.address->port));
     l.failures = 0;
+    if (&l == commands_.get()) {
+        // Loaded once per connection, ahead of any EVALSHA on it (commands keep their order).
+        for (const auto* s : {&redis_history::publish_script(), &redis_history::read_script()})
+            l.conn->command({"SCRIPT", "LOAD", s->text}, [](const redisReply*) {});
+    }
     if (&l == subscriber_.get()) {
         // A new subscriber connection has no subscriptions: ask for all that is needed.
         topics_.reset();
@@ -105,32 +111,85 @@ void redis_bus::link_down(link& l, const std::string& why) {
     update_gauges();
 }
 
-void redis_bus::publish(const envelope& e, const publish_options&, publish_callback done) {
-    const std::string channel = cfg_.prefix + topic_of(e);
+void redis_bus::publish(const envelope& e, const publish_options& how, publish_callback done) {
+    const std::string topic = topic_of(e);
     const std::string payload = encode(e);
     metrics* stats = &stats_;
     publish_result r;
     r.id = e.id;
-    const bool sent = commands_->conn && commands_->conn->command(
-        {"PUBLISH", channel, payload}, [stats, done, r](const redisReply* reply) mutable {
-            // Pipelined: the reply only says whether Redis took it.
-            r.accepted = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
-            ++(r.accepted ? stats->redis.published : stats->redis.publish_failures);
-            if (done) done(r);
-        });
+    bool sent = false;
+    if (!how.history.on() && how.idempotency_key.empty()) {
+        sent = commands_->conn && commands_->conn->command(
+            {"PUBLISH", cfg_.prefix + topic, payload},
+            [stats, done, r](const redisReply* reply) mutable {
+                // Pipelined: the reply only says whether Redis took it.
+                r.accepted = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
+                ++(r.accepted ? stats->redis.published : stats->redis.publish_failures);
+                if (done) done(r);
+            });
+    } else {
+        const std::string epoch = history::new_epoch();
+        auto args = redis_history::publish_args({cfg_.prefix, topic, payload, how.history,
+                                                 how.idempotency_key, opts_.idempotency_window,
+                                                 epoch, e.id});
+        const auto& script = redis_history::publish_script();
+        sent = run_script(script.text, script.sha1, std::move(args),
+                          [stats, done, r](const redisReply* reply) mutable {
+                              const auto answer = redis_history::parse_publish_reply(reply);
+                              r.accepted = answer.has_value();
+                              if (answer) {
+                                  r.duplicate = answer->duplicate;
+                                  r.id = answer->id;
+                                  r.at = answer->at;
+                              }
+                              ++(r.accepted ? stats->redis.published
+                                            : stats->redis.publish_failures);
+                              if (done) done(r);
+                          });
+    }
     if (!sent) {
         ++stats_.redis.publish_failures;
         if (done) done(r);
     }
 }
 
-void redis_bus::read_history(const std::string&, const std::string&, std::uint64_t, std::size_t,
-                             read_callback done) {
-    net::post(ex_, [done = std::move(done)] { done(std::nullopt); });
+bool redis_bus::run_script(std::string_view text, const std::string& sha1,
+                           std::vector<std::string> args, reply_handler on_reply) {
+    if (!commands_->conn) return false;
+    std::vector<std::string_view> call{"EVALSHA", sha1};
+    call.insert(call.end(), args.begin(), args.end());
+    std::weak_ptr<redis_connection> weak = commands_->conn;
+    // The arguments are kept only for the rare resend as EVAL.
+    return commands_->conn->command(call, [weak, text, args = std::move(args),
+                                           on_reply = std::move(on_reply)](const redisReply* r) {
+        auto conn = weak.lock();
+        if (!conn || !redis_history::is_noscript(r)) return on_reply(r);
+        std::vector<std::string_view> again{"EVAL", text};
+        again.insert(again.end(), args.begin(), args.end());
+        if (!conn->command(again, on_reply)) on_reply(nullptr);
+    });
 }
 
-void redis_bus::remove_history(const std::string&, std::function<void(bool)> done) {
-    net::post(ex_, [done = std::move(done)] { done(false); });
+void redis_bus::read_history(const std::string& topic, const std::string& epoch,
+                             std::uint64_t after, std::size_t limit, read_callback done) {
+    const auto& script = redis_history::read_script();
+    auto args = redis_history::read_args(cfg_.prefix, topic, epoch, after, limit);
+    const std::size_t depth = opts_.json_max_depth;
+    auto shared_done = std::make_shared<read_callback>(std::move(done));
+    const bool sent = run_script(script.text, script.sha1, std::move(args),
+                                 [shared_done, depth](const redisReply* reply) {
+                                     (*shared_done)(redis_history::parse_read_reply(reply, depth));
+                                 });
+    if (!sent) net::post(ex_, [shared_done] { (*shared_done)(std::nullopt); });
+}
+
+void redis_bus::remove_history(const std::string& topic, std::function<void(bool)> done) {
+    const auto command = redis_history::remove_command(cfg_.prefix, topic);
+    const bool sent = commands_->conn && commands_->conn->command(
+        {command.begin(), command.end()}, [done](const redisReply* reply) {
+            done(reply != nullptr && reply->type == REDIS_REPLY_INTEGER);
+        });
+    if (!sent) net::post(ex_, [done] { done(false); });
 }
 
 void redis_bus::append_to_stream(const std::string& stream, const std::string& body,
@@ -225,7 +284,7 @@ void redis_bus::on_message(std::string_view channel, std::string_view payload) {
         return;
     }
     bool too_deep = false;
-    auto e = decode_envelope(payload, json_max_depth_, &too_deep);
+    auto e = decode_envelope(payload, opts_.json_max_depth, &too_deep);
     if (!e) {
         ++stats_.redis.bad_messages;
         if (too_deep) stats_.count_too_deep("redis");

@@ -251,12 +251,6 @@ void check_across_keys(const config& c) {
         throw config_error(
             "auth.anonymous: false needs auth.jwt.algorithm (or no client could connect)");
     }
-    const bool history = std::any_of(c.channels.begin(), c.channels.end(),
-                                     [](const auth::channel_rule& r) { return r.history.on(); });
-    if (history && c.redis.address)
-        throw config_error(
-            "channels: history is kept by the embedded engine only in this version; it cannot "
-            "be combined with redis.url yet");
     const bool checks = std::any_of(c.channels.begin(), c.channels.end(),
                                     [](const auth::channel_rule& r) { return r.check; });
     if (checks && a.subscribe_check.url.empty())

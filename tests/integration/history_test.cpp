@@ -1,7 +1,7 @@
-// Channel history on the embedded engine, through the real binary: offsets in every answer and
-// event, recovery after a reconnect (and past the history window), epoch changes, history
-// requests, and idempotent retries. Every event is accounted for: delivered once, recovered,
-// or reported as not recoverable.
+// Channel history through the real binary, on both engines (the embedded one, and a real
+// redis-server on loopback): offsets in every answer and event, recovery after a reconnect (and
+// past the history window), epoch changes, history requests, and idempotent retries. Every
+// event is accounted for: delivered once, recovered, or reported as not recoverable.
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "http_client.hpp"
 #include "prometheus_text.hpp"
 #include "raw_socket.hpp"
+#include "redis_process.hpp"
 #include "ws_client.hpp"
 
 namespace wsgate::test {
@@ -26,13 +29,28 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// room:* keeps `size` events for a minute; everything else is open and keeps none.
-std::vector<std::string> history_flags(int size) {
-    return {"--channels",
+// Each test runs on the embedded engine and on Redis.
+class history : public ::testing::TestWithParam<std::string> {
+protected:
+    bool on_redis() const { return GetParam() == "redis"; }
+    void SetUp() override {
+        if (on_redis()) redis = std::make_unique<redis_process>();
+    }
+    // room:* keeps `size` events for a minute; everything else is open and keeps none.
+    std::vector<std::string> history_flags(int size) const {
+        std::vector<std::string> flags{
+            "--channels",
             R"([{"pattern":"room:*","subscribe":"anyone","publish":"anyone",)"
             R"("history":{"size":)" + std::to_string(size) + R"(,"ttl_ms":60000}},)"
             R"({"pattern":"*","subscribe":"anyone"}])"};
-}
+        if (redis) flags.insert(flags.end(), {"--redis.url", redis->url()});
+        return flags;
+    }
+    std::unique_ptr<redis_process> redis;
+};
+
+INSTANTIATE_TEST_SUITE_P(engines, history, ::testing::Values("embedded", "redis"),
+                         [](const auto& p) { return p.param; });
 
 double metric(const gateway_process& gw, const std::string& series) {
     return find_series(http_client(gw.api_port()).get("/metrics").body, series).value_or(0);
@@ -72,7 +90,7 @@ bool recovers(const gateway_process& gw, const json& epoch, int offset, int top)
     return recovered;
 }
 
-TEST(history, offsets_count_per_channel_in_answers_acks_and_events) {
+TEST_P(history, offsets_count_per_channel_in_answers_acks_and_events) {
     gateway_process gw(history_flags(100));
     http_client api(gw.api_port());
     ws_client c;
@@ -105,7 +123,7 @@ TEST(history, offsets_count_per_channel_in_answers_acks_and_events) {
     EXPECT_EQ(own["epoch"], answers[0]["epoch"]);
 }
 
-TEST(history, a_client_that_reconnects_recovers_what_it_missed_then_continues_live) {
+TEST_P(history, a_client_that_reconnects_recovers_what_it_missed_then_continues_live) {
     gateway_process gw(history_flags(100));
     http_client api(gw.api_port());
     json position;
@@ -142,7 +160,7 @@ TEST(history, a_client_that_reconnects_recovers_what_it_missed_then_continues_li
     EXPECT_EQ(metric(gw, "wsgate_history_replayed_total"), 5);
 }
 
-TEST(history, a_client_that_saw_an_empty_channel_recovers_from_its_first_event) {
+TEST_P(history, a_client_that_saw_an_empty_channel_recovers_from_its_first_event) {
     gateway_process gw(history_flags(100));
     http_client api(gw.api_port());
     publish_numbered(api, "room:1", 1, 2);
@@ -154,7 +172,7 @@ TEST(history, a_client_that_saw_an_empty_channel_recovers_from_its_first_event) 
     EXPECT_EQ(c.read_json()["offset"], 2);
 }
 
-TEST(history, missing_more_than_the_history_keeps_is_reported_not_recovered) {
+TEST_P(history, missing_more_than_the_history_keeps_is_reported_not_recovered) {
     gateway_process gw(history_flags(5));
     http_client api(gw.api_port());
     const auto first = publish_numbered(api, "room:1", 1, 2);
@@ -170,7 +188,7 @@ TEST(history, missing_more_than_the_history_keeps_is_reported_not_recovered) {
     EXPECT_TRUE(recovers(gw, first[0]["epoch"], 6, 11)) << "within the window it still does";
 }
 
-TEST(history, more_missed_than_max_replay_is_not_recovered) {
+TEST_P(history, more_missed_than_max_replay_is_not_recovered) {
     auto flags = history_flags(100);
     flags.insert(flags.end(), {"--history.max_replay", "3"});
     gateway_process gw(flags);
@@ -180,7 +198,7 @@ TEST(history, more_missed_than_max_replay_is_not_recovered) {
     EXPECT_TRUE(recovers(gw, first[0]["epoch"], 3, 6));
 }
 
-TEST(history, a_lost_history_changes_the_epoch_and_recovery_says_so) {
+TEST_P(history, a_lost_history_changes_the_epoch_and_recovery_says_so) {
     gateway_process gw(history_flags(100));
     http_client api(gw.api_port());
     const auto before = publish_numbered(api, "room:1", 1, 3);
@@ -194,11 +212,28 @@ TEST(history, a_lost_history_changes_the_epoch_and_recovery_says_so) {
     EXPECT_EQ(ack["recovered"], false);
     EXPECT_EQ(ack["epoch"], after[0]["epoch"]);
     EXPECT_EQ(ack["offset"], 1);
-    // A restarted process has lost its in-memory history: the same, across processes.
-    gateway_process restarted(history_flags(100));
-    ws_client r;
-    r.connect(restarted.public_port());
-    const auto ack2 = subscribe(r, "room:1", {{"epoch", after[0]["epoch"]}, {"offset", 1}});
+    // A restarted gateway: the embedded engine's history was in its memory, and is gone; in
+    // Redis it outlives the gateway, and is gone once Redis restarts without persistence.
+    std::optional<gateway_process> restarted(std::in_place, history_flags(100));
+    const json position = {{"epoch", after[0]["epoch"]}, {"offset", 0}};
+    const auto recover_on = [&](const gateway_process& g) {
+        ws_client r;
+        r.connect(g.public_port());
+        const auto answer = subscribe(r, "room:1", position);
+        if (answer["recovered"] == true) {
+            EXPECT_EQ(r.read_json()["data"], 4);
+        }
+        return answer;
+    };
+    auto ack2 = recover_on(*restarted);
+    EXPECT_EQ(ack2["recovered"], on_redis()) << ack2;
+    EXPECT_EQ(ack2["epoch"], on_redis() ? after[0]["epoch"] : json("")) << ack2;
+    if (!on_redis()) return;
+    redis->stop();
+    redis->start();
+    restarted.reset();  // its links come back on their own; a fresh one needs no waiting
+    restarted.emplace(history_flags(100));
+    ack2 = recover_on(*restarted);
     EXPECT_EQ(ack2["recovered"], false) << ack2;
     EXPECT_EQ(ack2["epoch"], "");
 }
@@ -206,7 +241,7 @@ TEST(history, a_lost_history_changes_the_epoch_and_recovery_says_so) {
 // The merge of history and live events: a client reconnects again and again while events are
 // published as fast as the API takes them. Across its connections it must see every offset
 // exactly once, in order, with every recovery answered recovered:true.
-TEST(history, recovering_while_events_flow_loses_and_duplicates_nothing) {
+TEST_P(history, recovering_while_events_flow_loses_and_duplicates_nothing) {
     // A recovery misses what was published while the client reconnected: far less than these
     // bounds at the publishers' pace (about 10,000 events/s), even on a loaded machine.
     auto flags = history_flags(100000);
@@ -276,7 +311,7 @@ TEST(history, recovering_while_events_flow_loses_and_duplicates_nothing) {
 
 // Subscribe and unsubscribe in one read: the unsubscribe comes while the history is read. The
 // subscribe is still answered, but nothing of the channel follows.
-TEST(history, an_unsubscribe_while_the_history_is_read_stops_the_replay) {
+TEST_P(history, an_unsubscribe_while_the_history_is_read_stops_the_replay) {
     gateway_process gw(history_flags(100));
     http_client api(gw.api_port());
     const auto first = publish_numbered(api, "room:1", 1, 3);
@@ -306,7 +341,7 @@ TEST(history, an_unsubscribe_while_the_history_is_read_stops_the_replay) {
     EXPECT_EQ(events, 0) << json(got).dump();
 }
 
-TEST(history, clients_and_backends_read_history_and_channels_without_it_say_so) {
+TEST_P(history, clients_and_backends_read_history_and_channels_without_it_say_so) {
     gateway_process gw(history_flags(100));
     http_client api(gw.api_port());
     const auto answers = publish_numbered(api, "room:1", 1, 4);
@@ -348,7 +383,7 @@ TEST(history, clients_and_backends_read_history_and_channels_without_it_say_so) 
                       "method_not_allowed");
 }
 
-TEST(history, a_retried_publish_with_its_idempotency_key_is_published_once) {
+TEST_P(history, a_retried_publish_with_its_idempotency_key_is_published_once) {
     gateway_process gw(history_flags(100));
     http_client api(gw.api_port());
     ws_client c;
@@ -382,7 +417,7 @@ TEST(history, a_retried_publish_with_its_idempotency_key_is_published_once) {
                       400, "invalid_body");
 }
 
-TEST(history, a_retried_batch_publishes_only_what_it_had_not) {
+TEST_P(history, a_retried_batch_publishes_only_what_it_had_not) {
     gateway_process gw(history_flags(100));
     http_client api(gw.api_port());
     ws_client c;
@@ -406,12 +441,48 @@ TEST(history, a_retried_batch_publishes_only_what_it_had_not) {
     expect_marker_next(api, {&c});
 }
 
-TEST(history, history_with_redis_is_refused_by_the_configuration_for_now) {
-    auto flags = history_flags(10);
-    flags.insert(flags.end(), {"--redis.url", "redis://127.0.0.1:1"});
-    const auto run = gateway_process::run_to_completion(flags);
-    EXPECT_EQ(run.exit_status, 2) << run.err;
-    EXPECT_NE(run.err.find("cannot be combined with redis.url"), std::string::npos) << run.err;
+// Two instances on one Redis: a retry that reaches the other instance is still a duplicate,
+// and history appended through either is one stream, in one order.
+TEST(history_redis, two_instances_share_one_stream_and_one_set_of_keys) {
+    redis_process redis;
+    const std::vector<std::string> flags{
+        "--redis.url", redis.url(), "--channels",
+        R"([{"pattern":"*","subscribe":"anyone","history":{"size":100,"ttl_ms":60000}}])"};
+    gateway_process a(flags), b(flags);
+    http_client api_a(a.api_port()), api_b(b.api_port());
+    ws_client on_b;
+    on_b.connect(b.public_port());
+    const auto ack = on_b.request({{"type", "subscribe"}, {"channel", "room"}});
+    ASSERT_EQ(ack["type"], "ack") << ack;
+    auto body = channel_event("room", "n", 1);
+    body["idempotency_key"] = "k1";
+    const auto first = api_a.publish(body);
+    const auto retry = api_b.publish(body);
+    ASSERT_EQ(first.status, 202u) << first.body;
+    EXPECT_EQ(retry.json["duplicate"], true) << retry.body;
+    EXPECT_EQ(retry.json["id"], first.json["id"]);
+    EXPECT_EQ(api_b.publish(channel_event("room", "n", 2)).json["offset"], 2);
+    EXPECT_EQ(api_a.publish(channel_event("room", "n", 3)).json["offset"], 3);
+    for (int i = 1; i <= 3; ++i) {
+        const auto e = on_b.read_json();
+        EXPECT_EQ(e["offset"], i) << e;
+        EXPECT_EQ(e["data"], i) << e;
+    }
+    // The same key for another target is another publication.
+    auto other = channel_event("hall", "n", 1);
+    other["idempotency_key"] = "k1";
+    EXPECT_FALSE(api_a.publish(other).json.contains("duplicate"));
+    // The stream is in Redis, under the prefix and the channel's hash tag.
+    EXPECT_EQ(redis.command({"LLEN", "wsgate:{ch:room}:log"}), "3");
+    EXPECT_EQ(redis.command({"HGET", "wsgate:{ch:room}:meta", "top"}), "3");
+    const auto read = api_b.get("/api/v1/history?channel=room&limit=2");
+    ASSERT_EQ(read.status, 200u) << read.body;
+    EXPECT_EQ(read.json["events"][1]["data"], 2) << read.body;
+    // A Redis that forgot the script (SCRIPT FLUSH) is sent it again, and nothing is lost.
+    redis.command({"SCRIPT", "FLUSH"});
+    EXPECT_EQ(api_a.publish(channel_event("room", "n", 4)).json["offset"], 4);
+    EXPECT_EQ(api_a.get("/api/v1/history?channel=room").json["events"].size(), 4u);
+    EXPECT_EQ(on_b.read_json()["data"], 4);
 }
 
 }  // namespace

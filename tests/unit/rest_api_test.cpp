@@ -282,7 +282,6 @@ public:
     void remove_history(const std::string&, std::function<void(bool)> done) override {
         done(false);
     }
-    bool keeps_history() const override { return false; }
     void subscribe(const std::string&) override {}
     void unsubscribe(const std::string&) override {}
     bool ready() const override { return false; }

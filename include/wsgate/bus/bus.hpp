@@ -54,8 +54,6 @@ public:
     virtual void when_subscribed(const std::string& topic, std::function<void()> in_force) = 0;
     /// What an in-memory history holds now, for /metrics; none for engines elsewhere.
     virtual std::optional<history::memory_usage> history_memory() const { return {}; }
-    /// Whether this engine keeps history and idempotency keys (the Redis engine does not yet).
-    virtual bool keeps_history() const = 0;
     /// True while the bus delivers: publications are accepted and subscriptions are in force.
     virtual bool ready() const = 0;
 

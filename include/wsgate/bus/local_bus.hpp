@@ -33,7 +33,6 @@ public:
     void subscribe(const std::string& topic) override { topics_.insert(topic); }
     void unsubscribe(const std::string& topic) override { topics_.erase(topic); }
     bool ready() const override { return true; }
-    bool keeps_history() const override { return true; }
     void when_subscribed(const std::string&, std::function<void()> in_force) override {
         in_force();  // in memory, a subscription is in force at once
     }

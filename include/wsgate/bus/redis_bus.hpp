@@ -16,6 +16,8 @@
 #include <wsgate/metrics/metrics.hpp>
 #include <wsgate/redis/subscription_tracker.hpp>
 
+struct redisReply;
+
 namespace wsgate {
 
 class redis_connection;
@@ -29,21 +31,23 @@ class redis_connection;
 /// canary published on this instance's own topic came back within `redis.timeout_ms`.
 class redis_bus final : public bus, public std::enable_shared_from_this<redis_bus> {
 public:
-    /// `json_max_depth`: limits.json_max_depth, for the envelopes read from Redis.
+    struct options {
+        std::size_t json_max_depth = 64;  ///< limits.json_max_depth, for what Redis sends
+        std::chrono::milliseconds idempotency_window{300000};  ///< history.idempotency_window_ms
+    };
     redis_bus(boost::asio::any_io_executor ex, const config::redis_section& cfg,
-              std::string instance_id, metrics& stats, std::size_t json_max_depth = 64);
+              std::string instance_id, metrics& stats, options opts);
     ~redis_bus() override;
 
     /// Connects both connections and starts the canary.
     void start();
 
+    /// With history or an idempotency key, one EVALSHA of the publish script
+    /// (redis/history_script.hpp); else a plain PUBLISH.
     void publish(const envelope& e, const publish_options& how, publish_callback done) override;
-    /// Not yet kept in Redis: answered as unavailable (the configuration refuses history with
-    /// redis.url, and the REST API refuses idempotency keys, until it is).
     void read_history(const std::string& topic, const std::string& epoch, std::uint64_t after,
                       std::size_t limit, read_callback done) override;
     void remove_history(const std::string& topic, std::function<void(bool)> done) override;
-    bool keeps_history() const override { return false; }
     void subscribe(const std::string& topic) override;
     void unsubscribe(const std::string& topic) override;
     bool ready() const override;
@@ -68,11 +72,16 @@ private:
     void canary_tick();
     void send_canary();
     void update_gauges();
+    /// EVALSHA of `s` with `args`, and EVAL when Redis does not know it (SCRIPT FLUSH, or a
+    /// Redis restarted since the command link loaded it). False when not sent.
+    using reply_handler = std::function<void(const redisReply*)>;
+    bool run_script(std::string_view text, const std::string& sha1,
+                    std::vector<std::string> args, reply_handler on_reply);
     void release_waiting(const std::string& topic);
 
     boost::asio::any_io_executor ex_;
     config::redis_section cfg_;
-    std::size_t json_max_depth_;
+    options opts_;
     std::string instance_topic_;
     std::string canary_channel_;
     metrics& stats_;

@@ -1,0 +1,76 @@
+#pragma once
+// Channel history in Redis: the two Lua scripts and the shape of their keys, arguments and
+// replies. The publish script checks the idempotency key, gives the event its stream's next
+// offset, appends it to the stream's list and PUBLISHes it, in one atomic step, so that the
+// live order and the history order are one order on every instance. No I/O here: redis_bus
+// sends what this builds.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <wsgate/bus/envelope.hpp>
+#include <wsgate/history/stream.hpp>
+
+struct redisReply;
+
+namespace wsgate::redis_history {
+
+/// A Lua script and its SHA1, for EVALSHA.
+struct script {
+    std::string_view text;
+    std::string sha1;
+};
+const script& publish_script();
+const script& read_script();
+
+/// The keys of `topic`'s stream. They share the hash tag `{<topic>}`, so that one script may
+/// touch all of them on a Redis Cluster too.
+std::string meta_key(std::string_view prefix, std::string_view topic);  ///< epoch and top
+std::string log_key(std::string_view prefix, std::string_view topic);   ///< the events
+std::string idempotency_key(std::string_view prefix, std::string_view topic,
+                            std::string_view key);
+
+/// What the publish script is called with.
+struct publication {
+    std::string_view prefix;
+    std::string_view topic;
+    std::string_view encoded;  ///< encode(e), without offset and epoch
+    history::policy policy;    ///< off: published with no offset, nothing kept
+    std::string_view idempotency_key;  ///< empty: none
+    std::chrono::milliseconds idempotency_window{0};
+    std::string_view new_epoch;  ///< the epoch if the stream begins with this event
+    std::string_view id;
+};
+/// The arguments after EVALSHA/EVAL and the script: numkeys, keys, argv.
+std::vector<std::string> publish_args(const publication& p);
+
+/// The publish script's answer: nullopt when `reply` is not one.
+struct published {
+    bool duplicate = false;
+    std::string id;
+    history::position at;
+};
+std::optional<published> parse_publish_reply(const redisReply* reply);
+
+/// Arguments of the read script for the events of `topic` after `after` of `epoch`
+/// (history::from_oldest: whatever is kept), at most `limit`.
+std::vector<std::string> read_args(std::string_view prefix, std::string_view topic,
+                                   std::string_view epoch, std::uint64_t after,
+                                   std::size_t limit);
+/// The read script's answer, its events decoded with `json_max_depth`; nullopt when `reply`
+/// is not one.
+std::optional<history::read_result> parse_read_reply(const redisReply* reply,
+                                                     std::size_t json_max_depth);
+
+/// DEL of both keys of `topic`'s stream.
+std::vector<std::string> remove_command(std::string_view prefix, std::string_view topic);
+
+/// True when `reply` is Redis saying it does not know the script (NOSCRIPT): the caller then
+/// sends it whole with EVAL, which also caches it.
+bool is_noscript(const redisReply* reply);
+
+}  // namespace wsgate::redis_history
