@@ -7,6 +7,7 @@
 #include <wsgate/auth/subscribe_checker.hpp>
 #include <wsgate/bus/local_bus.hpp>
 #include <wsgate/bus/redis_bus.hpp>
+#include <wsgate/history/stream_repair.hpp>
 #include <wsgate/tls/tls_context.hpp>
 #include <wsgate/upstream/http_service.hpp>
 #include <wsgate/upstream/queue_service.hpp>
@@ -31,6 +32,8 @@ tcp::endpoint resolve(const endpoint_config& e) {
 
 // How often shutdown checks whether every client has gone.
 constexpr std::chrono::milliseconds drain_poll{20};
+// hub::channel_topic(): the bus topic of a channel.
+constexpr std::string_view channel_prefix = "ch:";
 
 }  // namespace
 
@@ -86,11 +89,36 @@ gateway::gateway(net::io_context& ioc, config cfg)
     // Topics every instance always needs: its own connections', and broadcasts.
     bus_->subscribe(instance_topic(server.instance_id));
     bus_->subscribe(broadcast_topic());
+    if (redis) start_stream_repair(*redis);
     state_->clients.set_topic_callback([this](const std::string& topic, bool active) {
         if (active)
             bus_->subscribe(topic);
         else
             bus_->unsubscribe(topic);
+        if (!repair_ || topic.rfind(channel_prefix, 0) != 0) return;
+        const std::string channel = topic.substr(channel_prefix.size());
+        if (!active)
+            repair_->unwatch(channel);
+        else if (state_->channels.history_of(channel).on())
+            repair_->watch(channel);
+    });
+}
+
+void gateway::start_stream_repair(redis_bus& redis) {
+    const auto& h = state_->cfg.history;
+    history::stream_repair::options opts;
+    opts.max_events = h.max_replay;
+    opts.give_up = h.repair_timeout;
+    auto report = [this](const std::string& channel, const history::stream_repair::gap& g) {
+        const frame_ptr frame = make_text_frame(protocol::gap_message(channel, g.after, g.upto));
+        state_->clients.send_to_channel(channel, frame, g.upto.value_or(history::position{}));
+    };
+    repair_ = std::make_shared<history::stream_repair>(
+        ioc_.get_executor(), redis, opts, state_->stats.history,
+        [this](const envelope& e) { dispatch(e); }, std::move(report));
+    redis.on_resubscribed([this](const std::string& topic) {
+        if (topic.rfind(channel_prefix, 0) == 0)
+            repair_->resync(topic.substr(channel_prefix.size()));
     });
 }
 
@@ -114,6 +142,7 @@ gateway::~gateway() {
     state_->clients.set_topic_callback(nullptr);
     state_->events = nullptr;
     bus_->on_message(nullptr);
+    bus_->on_resubscribed(nullptr);
 }
 
 void gateway::start() {
@@ -153,6 +182,12 @@ void gateway::reload_tls() {
 
 void gateway::on_bus_message(const envelope& e) {
     ++state_->stats.events_received;
+    // Channel events with an offset go through the repair, which delivers them in order.
+    if (repair_ && e.offset != 0 && e.kind == target_kind::channel) return repair_->on_event(e);
+    dispatch(e);
+}
+
+void gateway::dispatch(const envelope& e) {
     // Serialized once here and shared by every recipient's queue.
     const frame_ptr frame = make_text_frame(protocol::client_text(e));
     auto& hub = state_->clients;

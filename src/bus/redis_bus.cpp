@@ -85,6 +85,7 @@ void redis_bus::link_up(link& l) {
     }
     if (&l == subscriber_.get()) {
         // A new subscriber connection has no subscriptions: ask for all that is needed.
+        ++subscriber_links_;
         topics_.reset();
         flush_subscriptions();
     }
@@ -266,7 +267,11 @@ void redis_bus::on_subscription(std::string_view channel, bool subscribed) {
     const bool was_in_force = topics_.in_force();
     const std::string topic(channel.substr(cfg_.prefix.size()));
     topics_.confirmed(topic, subscribed);
-    if (subscribed) release_waiting(topic);
+    if (subscribed) {
+        release_waiting(topic);
+        // Not the first connection: this topic's events of the meantime never came.
+        if (subscriber_links_ > 1 && resubscribed_) resubscribed_(topic);
+    }
     // Every needed channel is back: prove the path end to end now rather than at the next tick.
     if (!was_in_force && topics_.in_force() && !canary_sent_) send_canary();
     update_gauges();

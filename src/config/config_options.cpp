@@ -251,6 +251,10 @@ const std::vector<option>& options() {
         {"history.max_replay", "1000",
          "events one recovery or history request returns at most",
          [](config& c, const value& v) { c.history.max_replay = v.integer(1, 100000); }},
+        {"history.repair_timeout_ms", "10000",
+         "with Redis: how long an instance retries reading events it missed before it reports "
+         "them as a gap",
+         [](config& c, const value& v) { c.history.repair_timeout = v.duration(100, 600000); }},
         {"shutdown.drain_ms", "10000",
          "on SIGTERM/SIGINT, time allowed to close every client and flush",
          [](config& c, const value& v) { c.shutdown.drain = v.duration(0, 600000); }},

@@ -127,6 +127,18 @@ std::string render_prometheus(const metrics& m, const hub_gauges& g) {
     x.single("wsgate_idempotent_duplicates_total", "counter",
              "Publishes answered from an earlier one with the same idempotency key.",
              h.duplicates);
+    x.single("wsgate_stream_repairs_total", "counter",
+             "Reads of history by this instance that delivered events it had missed.",
+             h.stream_repairs);
+    x.single("wsgate_stream_repaired_events_total", "counter",
+             "Events this instance delivered from history after missing them live.",
+             h.stream_repaired_events);
+    x.single("wsgate_stream_gaps_total", "counter",
+             "Ranges of a channel's events this instance could not recover (a gap frame).",
+             h.stream_gaps);
+    x.single("wsgate_stream_duplicates_dropped_total", "counter",
+             "Live events dropped because this instance had delivered them from history.",
+             h.stream_duplicates);
     if (g.history) {
         x.single("wsgate_history_bytes", "gauge",
                  "Memory the embedded engine's history holds (history.memory_bytes at most).",

@@ -55,9 +55,19 @@ std::string error_message(const std::optional<std::string>& id, std::string_view
     return out;
 }
 
+namespace {
+// `,"epoch":<epoch>,"offset":<offset>`
+void append_position(std::string& out, const history::position& at) {
+    out += ",\"epoch\":";
+    append_quoted(out, at.epoch);
+    out += ",\"offset\":";
+    out += std::to_string(at.offset);
+}
+}  // namespace
+
 std::string event_message(std::string_view channel, std::string_view event,
                           std::string_view event_id, std::string_view data,
-                          std::uint64_t offset) {
+                          const history::position& at) {
     std::string out;
     out.reserve(64 + channel.size() + event.size() + event_id.size() + data.size());
     out = "{\"type\":\"event\"";
@@ -69,25 +79,12 @@ std::string event_message(std::string_view channel, std::string_view event,
     append_quoted(out, event);
     out += ",\"id\":";
     append_quoted(out, event_id);
-    if (offset != 0) {
-        out += ",\"offset\":";
-        out += std::to_string(offset);
-    }
+    if (at.offset != 0) append_position(out, at);
     out += ",\"data\":";
     out += data;
     out += '}';
     return out;
 }
-
-namespace {
-// `,"epoch":<epoch>,"offset":<offset>`
-void append_position(std::string& out, const history::position& at) {
-    out += ",\"epoch\":";
-    append_quoted(out, at.epoch);
-    out += ",\"offset\":";
-    out += std::to_string(at.offset);
-}
-}  // namespace
 
 std::string subscribe_ack_message(const std::optional<std::string>& id,
                                   const history::position& at, std::optional<bool> recovered) {
@@ -102,6 +99,23 @@ std::string publish_ack_message(const std::optional<std::string>& id,
                                 const history::position& at) {
     std::string out = begin("ack", id);
     append_position(out, at);
+    out += '}';
+    return out;
+}
+
+std::string gap_message(std::string_view channel, const std::optional<history::position>& after,
+                        const std::optional<history::position>& upto) {
+    std::string out = begin("gap", std::nullopt);
+    out += ",\"channel\":";
+    append_quoted(out, channel);
+    if (after) {
+        out += ",\"after\":{\"epoch\":";
+        append_quoted(out, after->epoch);
+        out += ",\"offset\":";
+        out += std::to_string(after->offset);
+        out += '}';
+    }
+    if (upto) append_position(out, *upto);
     out += '}';
     return out;
 }
@@ -137,7 +151,8 @@ std::string client_text(const envelope& e) {
         case frame_kind::event: break;
     }
     const bool to_channel = e.kind == target_kind::channel;
-    return event_message(to_channel ? e.target : std::string(), e.event, e.id, e.data, e.offset);
+    return event_message(to_channel ? e.target : std::string(), e.event, e.id, e.data,
+                         {e.epoch, e.offset});
 }
 
 namespace {

@@ -145,6 +145,30 @@ TEST(protocol, event_message_splices_data_and_omits_channel_when_not_a_channel_e
     EXPECT_TRUE(direct["data"].is_null());
 }
 
+TEST(protocol, event_message_carries_the_stream_position_only_on_a_channel_with_history) {
+    auto plain = json::parse(event_message("news", "e", "i:1", "1"));
+    EXPECT_FALSE(plain.contains("offset"));
+    EXPECT_FALSE(plain.contains("epoch"));
+    auto kept = json::parse(event_message("news", "e", "i:1", "1", {"k3f9", 42}));
+    EXPECT_EQ(kept["epoch"], "k3f9");
+    EXPECT_EQ(kept["offset"], 42);
+    EXPECT_EQ(kept["data"], 1);
+}
+
+TEST(protocol, gap_message_names_the_lost_range_and_omits_what_is_unknown) {
+    auto both = json::parse(gap_message("room:1", history::position{"e1", 37},
+                                        history::position{"e1", 52}));
+    EXPECT_EQ(both, json::parse(R"({"type":"gap","channel":"room:1",
+        "after":{"epoch":"e1","offset":37},"epoch":"e1","offset":52})"));
+    auto no_after = json::parse(gap_message("c", std::nullopt, history::position{"e2", 3}));
+    EXPECT_FALSE(no_after.contains("after"));
+    EXPECT_EQ(no_after["offset"], 3);
+    auto no_end = json::parse(gap_message("c", history::position{"e1", 9}, std::nullopt));
+    EXPECT_FALSE(no_end.contains("epoch"));
+    EXPECT_FALSE(no_end.contains("offset"));
+    EXPECT_EQ(no_end["after"]["offset"], 9);
+}
+
 TEST(frame, header_length_follows_rfc6455) {
     for (std::size_t n : {0, 1, 125, 126, 65535, 65536, 200000}) {
         const std::string payload(n, 'x');

@@ -14,6 +14,9 @@
 
 namespace wsgate {
 
+namespace history {
+class stream_repair;
+}
 class redis_bus;
 class tls_context;
 
@@ -43,6 +46,10 @@ private:
     std::shared_ptr<service> make_service(boost::asio::io_context& ioc, const service_config& cfg,
                                           const std::shared_ptr<redis_bus>& redis);
     void on_bus_message(const envelope& e);
+    /// Hands `e` to the hub, serialized once for every recipient.
+    void dispatch(const envelope& e);
+    /// With Redis: the repair of channel streams between the bus and the hub.
+    void start_stream_repair(redis_bus& redis);
     void watch_drain();
     void wait_for_reload_signal();
     /// Reads the TLS certificate and key again for new connections (open ones keep theirs).
@@ -51,6 +58,7 @@ private:
     boost::asio::io_context& ioc_;
     std::shared_ptr<shared_state> state_;
     std::shared_ptr<bus> bus_;  ///< redis_bus when redis.url is set, else local_bus
+    std::shared_ptr<history::stream_repair> repair_;  ///< with Redis only
     std::function<void()> start_bus_;
     std::shared_ptr<tls_context> tls_;  ///< null unless tls.cert_file is set
     std::shared_ptr<listener> public_;

@@ -59,9 +59,15 @@ public:
 
     /// Where envelopes arriving on subscribed topics go.
     void on_message(message_handler h) { handler_ = std::move(h); }
+    using topic_handler = std::function<void(const std::string& topic)>;
+    /// Called for each topic whose subscription is in force again after the live path broke
+    /// (the Redis subscriber connection came back): what was published meanwhile did not
+    /// arrive. The embedded engine's live path never breaks.
+    void on_resubscribed(topic_handler h) { resubscribed_ = std::move(h); }
 
 protected:
     message_handler handler_;
+    topic_handler resubscribed_;
 };
 
 }  // namespace wsgate

@@ -91,6 +91,7 @@ private:
     /// Callers of when_subscribed() waiting for Redis to confirm their topic.
     std::unordered_map<std::string, std::vector<std::function<void()>>> waiting_;
     bool flush_posted_ = false;
+    unsigned subscriber_links_ = 0;  ///< times the subscriber connection came up
 
     boost::asio::steady_timer canary_timer_;
     std::uint64_t canary_seq_ = 0;

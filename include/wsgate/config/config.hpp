@@ -152,6 +152,9 @@ struct config {
         std::size_t idempotency_keys = 100000;
         /// Events one recovery (or one history request) replays at most.
         std::size_t max_replay = 1000;
+        /// With Redis: how long an instance retries reading the events it missed (its
+        /// subscriber link broke, or an offset was skipped) before it reports them as a gap.
+        std::chrono::milliseconds repair_timeout{10000};
     } history;
 
     struct shutdown_section {

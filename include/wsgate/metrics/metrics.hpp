@@ -37,6 +37,11 @@ struct history_metrics {
     std::uint64_t not_recovered = 0;  ///< ... that were told recovered:false
     std::uint64_t replayed = 0;       ///< events sent from history (recoveries)
     std::uint64_t duplicates = 0;     ///< publishes answered from an idempotency key
+    // The gateway's own repair of its streams (history::stream_repair).
+    std::uint64_t stream_repairs = 0;          ///< reads that delivered missed events
+    std::uint64_t stream_repaired_events = 0;  ///< events delivered from history by them
+    std::uint64_t stream_gaps = 0;             ///< ranges given up, reported to subscribers
+    std::uint64_t stream_duplicates = 0;       ///< live events dropped: delivered already
 };
 
 /// The Redis bridge's state and counters (shown only when Redis is configured).

@@ -22,11 +22,11 @@ std::string ack_message(const std::optional<std::string>& id);
 std::string pong_message(const std::optional<std::string>& id);
 std::string error_message(const std::optional<std::string>& id, std::string_view code,
                           std::string_view message);
-/// `channel` empty: the event was not published to a channel (no `channel` field); `offset`
-/// 0: its stream keeps no history (no `offset` field).
+/// `channel` empty: the event was not published to a channel (no `channel` field); offset 0
+/// in `at`: its stream keeps no history (no `epoch` and `offset` fields).
 std::string event_message(std::string_view channel, std::string_view event,
                           std::string_view event_id, std::string_view data,
-                          std::uint64_t offset = 0);
+                          const history::position& at = {});
 /// The frame a client receives for `e`: an event, a service's message or reply.
 std::string client_text(const envelope& e);
 
@@ -41,6 +41,11 @@ std::string publish_ack_message(const std::optional<std::string>& id,
 /// `complete` false: the position asked about is no longer in history (no events then).
 std::string history_message(const std::optional<std::string>& id, std::string_view channel,
                             const history::read_result& r);
+/// Events of `channel` that the gateway could not deliver and cannot recover: those after
+/// `after` (when known) up to and including `upto` (when known). Live events after `upto`
+/// follow; the client reloads what it shows of the channel (docs/history.md, "Gaps").
+std::string gap_message(std::string_view channel, const std::optional<history::position>& after,
+                        const std::optional<history::position>& upto);
 
 /// A message a service pushes to the client.
 std::string service_message(std::string_view service, std::string_view data);
