@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "child_process.hpp"
+#include "polling.hpp"
 
 namespace wsgate::test {
 namespace {
@@ -72,7 +73,8 @@ void redis_process::spawn_server() {
     std::vector<std::string> argv{program("WSGATE_REDIS_SERVER", "redis-server"), "--port", port,
                                   "--bind", "127.0.0.1"};
     if (also_ipv6_) argv.emplace_back("::1");  // redis joins the words up to the next --option
-    argv.insert(argv.end(), {"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir",
+    argv.insert(argv.end(), {"--save", "", "--appendonly", persistent_ ? "yes" : "no",
+                             "--appendfsync", "always", "--daemonize", "no", "--dir",
                              dir_.path().string(), "--logfile", "", "--loglevel", "notice",
                              "--databases", "1"});
     pid_ = spawn_logged(argv, (dir_.path() / "redis.log").string());
@@ -90,6 +92,21 @@ void redis_process::wait_until_answering() {
         throw std::runtime_error("redis-server did not answer PING within 10 s; log:\n" +
                                  tail_of(log_text(), 4000));
     }
+}
+
+void redis_process::persist() {
+    persistent_ = true;
+    command({"CONFIG", "SET", "appendfsync", "always"});
+    command({"CONFIG", "SET", "appendonly", "yes"});
+    // Turning the file on rewrites it in the background: wait until the data is in it.
+    const bool written = wait_until(
+        [&] {
+            const std::string info = command({"INFO", "persistence"});
+            return info.find("aof_rewrite_in_progress:0") != std::string::npos &&
+                   info.find("aof_rewrite_scheduled:0") != std::string::npos;
+        },
+        10s, 20ms);
+    if (!written) throw std::runtime_error("redis-server did not write its append-only file");
 }
 
 void redis_process::start() {

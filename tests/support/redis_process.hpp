@@ -34,6 +34,11 @@ class redis_process {
     bool running() const { return pid_ > 0; }
     bool paused() const { return paused_; }
 
+    /// From now on the server keeps an append-only file fsynced at every write
+    /// (`appendfsync always`), so that stop() and start() keep its data: applied to the running
+    /// server with CONFIG SET, and to every later start().
+    void persist();
+
     /// Starts the server again on the same port and waits until it answers PING.
     void start();
     /// Stops the server (SIGTERM: with persistence off that is a SHUTDOWN NOSAVE) and waits for
@@ -70,6 +75,7 @@ class redis_process {
     pid_t pid_ = -1;
     bool paused_ = false;
     bool also_ipv6_ = false;
+    bool persistent_ = false;
     mutable unsigned commands_run_ = 0;
 };
 
