@@ -43,7 +43,11 @@ redis_bus::redis_bus(net::any_io_executor ex, const config::redis_section& cfg,
     stats_.redis.enabled = true;
 }
 
-redis_bus::~redis_bus() = default;
+redis_bus::~redis_bus() {
+    // Every caller hears back, as for the commands already sent: those fail when the
+    // connection goes with this bus.
+    flush_publishes();
+}
 
 void redis_bus::start() {
     make_link(*commands_, false);
@@ -112,46 +116,110 @@ void redis_bus::link_down(link& l, const std::string& why) {
     update_gauges();
 }
 
+struct redis_bus::pending_publish {
+    std::string topic;
+    std::string payload;
+    publish_options how;
+    std::string id;
+    publish_callback done;
+    bool scripted() const { return how.history.on() || !how.idempotency_key.empty(); }
+};
+
+namespace {
+// The most events, and about the most bytes, one call of the publish script carries.
+constexpr std::size_t max_run_events = 100;
+constexpr std::size_t max_run_bytes = 256 * 1024;
+}  // namespace
+
 void redis_bus::publish(const envelope& e, const publish_options& how, publish_callback done) {
-    const std::string topic = topic_of(e);
-    const std::string payload = encode(e);
+    pending_publish p{topic_of(e), encode(e), how, e.id, std::move(done)};
+    // Nothing waiting, and nothing to append: a plain PUBLISH, now.
+    if (pending_publishes_.empty() && !p.scripted()) return send_plain(p);
+    // Publications of this turn of the loop go out together at its end, in order, so that
+    // consecutive ones to one stream (a batch) share one call of the script.
+    if (pending_publishes_.empty()) {
+        net::post(ex_, [weak = weak_from_this()] {
+            if (auto self = weak.lock()) self->flush_publishes();
+        });
+    }
+    pending_publishes_.push_back(std::move(p));
+}
+
+void redis_bus::flush_publishes() {
+    auto all = std::move(pending_publishes_);
+    pending_publishes_.clear();
+    for (std::size_t i = 0; i < all.size();) {
+        if (!all[i].scripted()) {
+            send_plain(all[i++]);
+            continue;
+        }
+        std::size_t end = i + 1, bytes = all[i].payload.size();
+        while (end < all.size() && end - i < max_run_events && bytes < max_run_bytes &&
+               all[end].scripted() && all[end].topic == all[i].topic &&
+               all[end].how.history.size == all[i].how.history.size &&
+               all[end].how.history.ttl == all[i].how.history.ttl) {
+            bytes += all[end].payload.size();
+            ++end;
+        }
+        send_run(all, i, end);
+        i = end;
+    }
+}
+
+void redis_bus::send_plain(pending_publish& p) {
     metrics* stats = &stats_;
     publish_result r;
-    r.id = e.id;
-    bool sent = false;
-    if (!how.history.on() && how.idempotency_key.empty()) {
-        sent = commands_->conn && commands_->conn->command(
-            {"PUBLISH", cfg_.prefix + topic, payload},
-            [stats, done, r](const redisReply* reply) mutable {
-                // Pipelined: the reply only says whether Redis took it.
-                r.accepted = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
-                ++(r.accepted ? stats->redis.published : stats->redis.publish_failures);
-                if (done) done(r);
-            });
-    } else {
-        const std::string epoch = history::new_epoch();
-        auto args = redis_history::publish_args({cfg_.prefix, topic, payload, how.history,
-                                                 how.idempotency_key, opts_.idempotency_window,
-                                                 epoch, e.id});
-        const auto& script = redis_history::publish_script();
-        sent = run_script(script.text, script.sha1, std::move(args),
-                          [stats, done, r](const redisReply* reply) mutable {
-                              const auto answer = redis_history::parse_publish_reply(reply);
-                              r.accepted = answer.has_value();
-                              if (answer) {
-                                  r.duplicate = answer->duplicate;
-                                  r.id = answer->id;
-                                  r.at = answer->at;
-                              }
-                              ++(r.accepted ? stats->redis.published
-                                            : stats->redis.publish_failures);
-                              if (done) done(r);
-                          });
-    }
+    r.id = p.id;
+    const bool sent = commands_->conn && commands_->conn->command(
+        {"PUBLISH", cfg_.prefix + p.topic, p.payload},
+        [stats, done = p.done, r](const redisReply* reply) mutable {
+            // Pipelined: the reply only says whether Redis took it.
+            r.accepted = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
+            ++(r.accepted ? stats->redis.published : stats->redis.publish_failures);
+            if (done) done(r);
+        });
     if (!sent) {
         ++stats_.redis.publish_failures;
-        if (done) done(r);
+        if (p.done) p.done(r);
     }
+}
+
+void redis_bus::send_run(std::vector<pending_publish>& all, std::size_t from, std::size_t to) {
+    const std::string epoch = history::new_epoch();
+    redis_history::run run{cfg_.prefix, all[from].topic, all[from].how.history,
+                           opts_.idempotency_window, epoch, {}};
+    for (std::size_t k = from; k < to; ++k)
+        run.events.push_back({all[k].payload, all[k].how.idempotency_key, all[k].id});
+    auto args = redis_history::publish_args(run);
+    struct waiting {
+        std::string id;
+        publish_callback done;
+    };
+    std::vector<waiting> callers;
+    for (std::size_t k = from; k < to; ++k) callers.push_back({all[k].id, std::move(all[k].done)});
+    metrics* stats = &stats_;
+    auto answer_all = [stats](std::vector<waiting>& who, const redisReply* reply) {
+        const auto answers = redis_history::parse_publish_reply(reply, who.size());
+        for (std::size_t k = 0; k < who.size(); ++k) {
+            publish_result r;
+            r.id = who[k].id;
+            r.accepted = answers.has_value();
+            if (answers) {
+                r.duplicate = (*answers)[k].duplicate;
+                r.id = (*answers)[k].id;
+                r.at = (*answers)[k].at;
+            }
+            ++(r.accepted ? stats->redis.published : stats->redis.publish_failures);
+            if (who[k].done) who[k].done(r);
+        }
+    };
+    auto shared = std::make_shared<std::vector<waiting>>(std::move(callers));
+    const auto& script = redis_history::publish_script();
+    const bool sent = run_script(script.text, script.sha1, std::move(args),
+                                 [shared, answer_all](const redisReply* reply) {
+                                     answer_all(*shared, reply);
+                                 });
+    if (!sent) answer_all(*shared, nullptr);
 }
 
 bool redis_bus::run_script(std::string_view text, const std::string& sha1,

@@ -7,36 +7,57 @@ namespace wsgate::redis_history {
 
 namespace {
 
-// KEYS: meta, log[, idempotency]. ARGV: channel, the encoded envelope without its opening
-// brace, size, ttl_ms, epoch for a new stream, idempotency window in ms, id.
-// Answers {0, "id top epoch"} for a retry of a known key (nothing published), {1, "id top
-// epoch"} once published. Size 0: no history, no offset; only the key is checked.
+// Publishes a run of events to one stream. KEYS: meta, log, then the idempotency key of each
+// event that has one, in order. ARGV: channel, size, ttl_ms, epoch for a new stream,
+// idempotency window in ms, then per event: its encoded envelope without the opening brace,
+// its id, and "1" when it has a key. Answers per event a flag and "id top epoch": 0 for a retry
+// of a known key (nothing published), 1 once published. Size 0: no history, no offset; only
+// the keys are checked. One call for the run costs Redis one script call, one append, trim
+// and expiry, instead of one each per event; the events are published one by one, in order.
 constexpr std::string_view publish_lua = R"lua(
-local idem = KEYS[3]
-if idem then
-  local first = redis.call('GET', idem)
-  if first then return {0, first} end
-end
-local size = tonumber(ARGV[3])
-local top, epoch, payload = 0, '', '{' .. ARGV[2]
-if size > 0 then
-  epoch = redis.call('HGET', KEYS[1], 'epoch')
-  if not epoch then
-    epoch = ARGV[5]
-    redis.call('DEL', KEYS[2])
-    redis.call('HSET', KEYS[1], 'epoch', epoch)
+local size = tonumber(ARGV[2])
+local epoch, top, rows, out, k = nil, 0, {}, {}, 3
+for i = 6, #ARGV, 3 do
+  local idem = nil
+  if ARGV[i + 2] == '1' then
+    idem = KEYS[k]
+    k = k + 1
   end
-  top = redis.call('HINCRBY', KEYS[1], 'top', 1)
-  payload = '{"offset":' .. top .. ',"epoch":"' .. epoch .. '",' .. ARGV[2]
-  redis.call('RPUSH', KEYS[2], payload)
-  redis.call('LTRIM', KEYS[2], -size, -1)
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  local first = idem and redis.call('GET', idem)
+  if first then
+    out[#out + 1] = 0
+    out[#out + 1] = first
+  else
+    local payload = '{' .. ARGV[i]
+    if size > 0 then
+      if not epoch then
+        epoch = redis.call('HGET', KEYS[1], 'epoch')
+        if not epoch then
+          epoch = ARGV[4]
+          redis.call('DEL', KEYS[2])
+          redis.call('HSET', KEYS[1], 'epoch', epoch)
+        end
+        top = tonumber(redis.call('HGET', KEYS[1], 'top')) or 0
+      end
+      top = top + 1
+      payload = '{"offset":' .. top .. ',"epoch":"' .. epoch .. '",' .. ARGV[i]
+      rows[#rows + 1] = payload
+    end
+    redis.call('PUBLISH', ARGV[1], payload)
+    local answer = ARGV[i + 1] .. ' ' .. top .. ' ' .. (epoch or '')
+    if idem then redis.call('SET', idem, answer, 'PX', ARGV[5]) end
+    out[#out + 1] = 1
+    out[#out + 1] = answer
+  end
 end
-redis.call('PUBLISH', ARGV[1], payload)
-local answer = ARGV[7] .. ' ' .. top .. ' ' .. epoch
-if idem then redis.call('SET', idem, answer, 'PX', ARGV[6]) end
-return {1, answer}
+if #rows > 0 then
+  redis.call('HSET', KEYS[1], 'top', top)
+  redis.call('RPUSH', KEYS[2], unpack(rows))
+  redis.call('LTRIM', KEYS[2], -size, -1)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return out
 )lua";
 
 // KEYS: meta, log. ARGV: epoch asked, offset after which to read ("oldest": whatever is
@@ -133,31 +154,46 @@ std::string idempotency_key(std::string_view prefix, std::string_view topic,
     return stream_key(prefix, topic, "idem:") + std::string(key);
 }
 
-std::vector<std::string> publish_args(const publication& p) {
+std::vector<std::string> publish_args(const run& r) {
+    std::size_t keyed = 0;
+    for (const auto& e : r.events) keyed += e.idempotency_key.empty() ? 0 : 1;
     std::vector<std::string> out;
-    const bool keyed = !p.idempotency_key.empty();
-    out.reserve(12);
-    out.push_back(keyed ? "3" : "2");
-    out.push_back(meta_key(p.prefix, p.topic));
-    out.push_back(log_key(p.prefix, p.topic));
-    if (keyed) out.push_back(idempotency_key(p.prefix, p.topic, p.idempotency_key));
-    out.push_back(std::string(p.prefix) + std::string(p.topic));
-    out.push_back(std::string(p.encoded.substr(1)));  // the script writes the brace
-    out.push_back(std::to_string(p.policy.size));
-    out.push_back(std::to_string(p.policy.ttl.count()));
-    out.push_back(std::string(p.new_epoch));
-    out.push_back(std::to_string(p.idempotency_window.count()));
-    out.push_back(std::string(p.id));
+    out.reserve(8 + keyed + 3 * r.events.size());
+    out.push_back(std::to_string(2 + keyed));
+    out.push_back(meta_key(r.prefix, r.topic));
+    out.push_back(log_key(r.prefix, r.topic));
+    for (const auto& e : r.events)
+        if (!e.idempotency_key.empty())
+            out.push_back(idempotency_key(r.prefix, r.topic, e.idempotency_key));
+    out.push_back(std::string(r.prefix) + std::string(r.topic));
+    out.push_back(std::to_string(r.policy.size));
+    out.push_back(std::to_string(r.policy.ttl.count()));
+    out.push_back(std::string(r.new_epoch));
+    out.push_back(std::to_string(r.idempotency_window.count()));
+    for (const auto& e : r.events) {
+        out.push_back(std::string(e.encoded.substr(1)));  // the script writes the brace
+        out.push_back(std::string(e.id));
+        out.push_back(e.idempotency_key.empty() ? "0" : "1");
+    }
     return out;
 }
 
-std::optional<published> parse_publish_reply(const redisReply* r) {
-    if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return std::nullopt;
-    const redisReply* flag = r->element[0];
-    const redisReply* answer = r->element[1];
-    if (flag->type != REDIS_REPLY_INTEGER || answer->type != REDIS_REPLY_STRING)
+std::optional<std::vector<published>> parse_publish_reply(const redisReply* r,
+                                                          std::size_t count) {
+    if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 2 * count)
         return std::nullopt;
-    return parse_answer(text_of(answer), flag->integer == 0);
+    std::vector<published> out;
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const redisReply* flag = r->element[2 * i];
+        const redisReply* answer = r->element[2 * i + 1];
+        if (flag->type != REDIS_REPLY_INTEGER || answer->type != REDIS_REPLY_STRING)
+            return std::nullopt;
+        auto one = parse_answer(text_of(answer), flag->integer == 0);
+        if (!one) return std::nullopt;
+        out.push_back(std::move(*one));
+    }
+    return out;
 }
 
 std::vector<std::string> read_args(std::string_view prefix, std::string_view topic,

@@ -20,6 +20,7 @@
 #include "http_client.hpp"
 #include "prometheus_text.hpp"
 #include "raw_socket.hpp"
+#include "polling.hpp"
 #include "redis_process.hpp"
 #include "ws_client.hpp"
 
@@ -483,6 +484,57 @@ TEST(history_redis, two_instances_share_one_stream_and_one_set_of_keys) {
     EXPECT_EQ(api_a.publish(channel_event("room", "n", 4)).json["offset"], 4);
     EXPECT_EQ(api_a.get("/api/v1/history?channel=room").json["events"].size(), 4u);
     EXPECT_EQ(on_b.read_json()["data"], 4);
+}
+
+// A batch goes to Redis as one call of the publish script per run of events to one stream (at
+// most 100 events): the offsets and the order are those of one call per event.
+TEST(history_redis, a_batch_is_published_in_runs_of_one_stream_each) {
+    redis_process redis;
+    gateway_process gw({"--redis.url", redis.url(), "--channels",
+                        R"([{"pattern":"*","subscribe":"anyone","history":{"size":1000,"ttl_ms":60000}}])"});
+    http_client api(gw.api_port());
+    ws_client room, hall;
+    room.connect(gw.public_port());
+    hall.connect(gw.public_port());
+    EXPECT_EQ(room.request({{"type", "subscribe"}, {"channel", "room"}})["type"], "ack");
+    EXPECT_EQ(hall.request({{"type", "subscribe"}, {"channel", "hall"}})["type"], "ack");
+    ASSERT_TRUE(wait_until([&] { return api.get("/readyz").status == 200; }, 5s, 10ms));
+    json batch = json::array();
+    for (int i = 0; i < 150; ++i) batch.push_back(channel_event("room", "n", i));
+    for (int i = 0; i < 10; ++i) batch.push_back(channel_event("hall", "n", i));
+    for (int i = 150; i < 200; ++i) batch.push_back(channel_event("room", "n", i));
+    batch[5]["idempotency_key"] = "five";
+    batch[155]["idempotency_key"] = "five";  // another target: another publication
+    redis.command({"CONFIG", "RESETSTAT"});
+    const auto res = api.publish_batch(batch);
+    ASSERT_EQ(res.status, 202u) << res.body;
+    const auto& answers = res.json["events"];
+    ASSERT_EQ(answers.size(), 210u) << res.body;
+    for (int i = 0; i < 210; ++i) {
+        const int expected = i < 150 ? i + 1 : i < 160 ? i - 149 : i - 9;
+        EXPECT_EQ(answers[i]["offset"], expected) << i << ": " << answers[i];
+        EXPECT_FALSE(answers[i].contains("duplicate")) << answers[i];
+    }
+    const std::string stats = redis.command({"INFO", "commandstats"});
+    EXPECT_NE(stats.find("cmdstat_evalsha:calls=4,"), std::string::npos)
+        << "room 100 + room 50, hall 10, room 50: " << stats;
+    for (int i = 0; i < 200; ++i) {
+        const auto e = room.read_json();
+        ASSERT_EQ(e["offset"], i + 1) << e;
+        ASSERT_EQ(e["data"], i) << e;
+    }
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(hall.read_json()["offset"], i + 1);
+    EXPECT_EQ(redis.command({"LLEN", "wsgate:{ch:room}:log"}), "200");
+    // The retried batch: every event of it answered from its key or published anew, in order.
+    json again = json::array({batch[5], channel_event("room", "n", 200), batch[155]});
+    const auto retry = api.publish_batch(again);
+    ASSERT_EQ(retry.status, 202u) << retry.body;
+    EXPECT_EQ(retry.json["events"][0]["duplicate"], true) << retry.body;
+    EXPECT_EQ(retry.json["events"][0]["offset"], 6) << retry.body;
+    EXPECT_EQ(retry.json["events"][1]["offset"], 201) << retry.body;
+    EXPECT_EQ(retry.json["events"][2]["duplicate"], true) << retry.body;
+    EXPECT_EQ(retry.json["events"][2]["offset"], 6) << retry.body;
+    EXPECT_EQ(room.read_json()["offset"], 201);
 }
 
 }  // namespace

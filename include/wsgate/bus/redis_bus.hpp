@@ -42,8 +42,10 @@ public:
     /// Connects both connections and starts the canary.
     void start();
 
-    /// With history or an idempotency key, one EVALSHA of the publish script
-    /// (redis/history_script.hpp); else a plain PUBLISH.
+    /// With history or an idempotency key, through the publish script
+    /// (redis/history_script.hpp) at the end of this turn of the loop, one call for each run
+    /// of consecutive publications to one stream; else a plain PUBLISH (queued behind those,
+    /// when some wait, to keep the order).
     void publish(const envelope& e, const publish_options& how, publish_callback done) override;
     void read_history(const std::string& topic, const std::string& epoch, std::uint64_t after,
                       std::size_t limit, read_callback done) override;
@@ -61,6 +63,12 @@ public:
 
 private:
     struct link;  // one connection, its retry timer and failure count
+    struct pending_publish;  // waiting for the end of this turn of the loop
+
+    void flush_publishes();
+    void send_plain(pending_publish& p);
+    /// One call of the publish script for all[from, to): one topic, one policy.
+    void send_run(std::vector<pending_publish>& all, std::size_t from, std::size_t to);
 
     void make_link(link& l, bool subscriber);
     void link_up(link& l);
@@ -91,6 +99,8 @@ private:
     /// Callers of when_subscribed() waiting for Redis to confirm their topic.
     std::unordered_map<std::string, std::vector<std::function<void()>>> waiting_;
     bool flush_posted_ = false;
+    /// Publications of this turn of the loop, in order (flush_publishes()).
+    std::vector<pending_publish> pending_publishes_;
     unsigned subscriber_links_ = 0;  ///< times the subscriber connection came up
 
     boost::asio::steady_timer canary_timer_;

@@ -34,27 +34,33 @@ std::string log_key(std::string_view prefix, std::string_view topic);   ///< the
 std::string idempotency_key(std::string_view prefix, std::string_view topic,
                             std::string_view key);
 
-/// What the publish script is called with.
+/// One event of a run.
 struct publication {
-    std::string_view prefix;
-    std::string_view topic;
-    std::string_view encoded;  ///< encode(e), without offset and epoch
-    history::policy policy;    ///< off: published with no offset, nothing kept
+    std::string_view encoded;          ///< encode(e), without offset and epoch
     std::string_view idempotency_key;  ///< empty: none
-    std::chrono::milliseconds idempotency_window{0};
-    std::string_view new_epoch;  ///< the epoch if the stream begins with this event
     std::string_view id;
 };
+/// What one call of the publish script publishes: events to one topic, in order.
+struct run {
+    std::string_view prefix;
+    std::string_view topic;
+    history::policy policy;  ///< off: published with no offset, nothing kept
+    std::chrono::milliseconds idempotency_window{0};
+    std::string_view new_epoch;  ///< the epoch if the stream begins with this run
+    std::vector<publication> events;
+};
 /// The arguments after EVALSHA/EVAL and the script: numkeys, keys, argv.
-std::vector<std::string> publish_args(const publication& p);
+std::vector<std::string> publish_args(const run& r);
 
-/// The publish script's answer: nullopt when `reply` is not one.
+/// The publish script's answer for each of a run's `count` events: nullopt when `reply` is
+/// not one.
 struct published {
     bool duplicate = false;
     std::string id;
     history::position at;
 };
-std::optional<published> parse_publish_reply(const redisReply* reply);
+std::optional<std::vector<published>> parse_publish_reply(const redisReply* reply,
+                                                          std::size_t count);
 
 /// Arguments of the read script for the events of `topic` after `after` of `epoch`
 /// (history::from_oldest: whatever is kept), at most `limit`.
