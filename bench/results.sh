@@ -71,11 +71,11 @@ measure() {
     stop_process $gateway
 }
 
-# measure_redis NAME BENCH_FLAGS...: three instances on CPU 0 sharing a redis-server on CPU 1;
-# subscribers spread over the three, events published to the first.
+# measure_redis NAME INSTANCES BENCH_FLAGS...: INSTANCES instances on CPU 0 sharing a
+# redis-server on CPU 1; subscribers spread over them, events published to the first.
 measure_redis() {
-    local name=$1
-    shift
+    local name=$1 instances=$2
+    shift 2
     selected "$name" || return 0
     wait_quiet
     local redis_port=16379
@@ -83,16 +83,16 @@ measure_redis() {
         >/dev/null &
     local redis=$!
     sleep 0.3
-    local pids=() ws=() p
-    for p in $port $((port + 1)) $((port + 2)); do
+    local pids=() ws=() watch=() p
+    for p in $(seq $port $((port + instances - 1))); do
         taskset -c 0 "$wsgate" --server.listen "127.0.0.1:$p" "${gateway_flags[@]}" \
-            --redis.url "redis://127.0.0.1:$redis_port" &
+            --redis.url "redis://127.0.0.1:$redis_port" ${extra_flags[@]+"${extra_flags[@]}"} &
         pids+=($!)
         ws+=(--ws "127.0.0.1:$p")
+        watch+=(--pid $!)
     done
-    for p in $port $((port + 1)) $((port + 2)); do wait_ready "$p"; done
-    taskset -c 1 "$bench" "${ws[@]}" --api "127.0.0.1:$port" --pid "${pids[0]}" \
-        --pid "${pids[1]}" --pid "${pids[2]}" --json-only "$@" \
+    for p in $(seq $port $((port + instances - 1))); do wait_ready "$p"; done
+    taskset -c 1 "$bench" "${ws[@]}" --api "127.0.0.1:$port" "${watch[@]}" --json-only "$@" \
         | sed -n 's/^JSON //p' >>"$out/$name" || true
     for p in "${pids[@]}"; do stop_process "$p"; done
     stop_process $redis
@@ -124,20 +124,41 @@ for _ in $(seq "$runs"); do
     # Events near the REST body limit: what parsing and passing data through costs.
     measure fanout_1mb_events --subscribers 1 --events 300 --size 1000000
     measure latency_1k_20ps --subscribers 1000 --events 100 --rate 20
+    # 10,000 clients each recovering the 100 events their channel got while they were away.
+    extra_flags=(--channels "$history_rules")
+    measure recover_10k_100_events --mode recover --subscribers 10000 --channels 100 \
+        --events 10000
+    extra_flags=()
     measure idle_5k --mode idle --connections 5000
     measure idle_15k --mode idle --connections 15000
     if [[ -n ${REDIS:-} ]]; then
-        measure_redis redis3_fanout_3k_single --subscribers 3000 --events 500
-        measure_redis redis3_latency_1k_20ps --subscribers 1000 --events 100 --rate 20
+        measure_redis redis3_fanout_3k_single 3 --subscribers 3000 --events 500
+        measure_redis redis3_latency_1k_20ps 3 --subscribers 1000 --events 100 --rate 20
+        # History through Redis: the publish script against a plain PUBLISH.
+        measure_redis redis1_fanout_1k_single 1 --subscribers 1000 --events 1000
+        extra_flags=(--channels "$history_rules")
+        measure_redis redis1_fanout_1k_single_history 1 --subscribers 1000 --events 1000
+        extra_flags=()
+        measure_redis redis1_batch50_10_subscribers 1 --subscribers 10 --events 100000 --batch 50
+        extra_flags=(--channels "$history_rules")
+        measure_redis redis1_batch50_10_subscribers_history 1 --subscribers 10 --events 100000 \
+            --batch 50
+        extra_flags=()
+        measure_redis redis1_batch50_4conn_10_subscribers 1 --subscribers 10 --events 100000 \
+            --batch 50 --api-connections 4
+        extra_flags=(--channels "$history_rules")
+        measure_redis redis1_batch50_4conn_10_subscribers_history 1 --subscribers 10 \
+            --events 100000 --batch 50 --api-connections 4
+        extra_flags=()
     fi
 done
 
 python3 - "$out" <<'PY'
 import json, os, statistics, sys
-fields = ["sendlimit_msgs_per_s", "sendlimit_us_per_msg", "deliveries_per_s", "latency_p50_us",
+fields = ["sendlimit_msgs_per_s", "sendlimit_us_per_msg", "deliveries_per_s", "events_per_s", "latency_p50_us",
           "latency_p99_us", "latency_p999_us", "latency_max_us", "server_cpu_us_per_delivery",
           "server_cpu_pct", "server_runq_pct", "client_cpu_pct", "client_runq_pct",
-          "server_peak_rss_mib", "rss_per_connection_bytes", "connections_connected", "lost",
+          "server_peak_rss_mib", "rss_per_connection_bytes", "connections_connected", "recover_seconds", "lost",
           "duplicated", "out_of_order"]
 for name in sorted(os.listdir(sys.argv[1])):
     rows = [json.loads(line) for line in open(os.path.join(sys.argv[1], name)) if line.strip()]

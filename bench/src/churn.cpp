@@ -112,7 +112,7 @@ void run_churn(const bench_context& context, report& out) {
     raise_fd_limit();
     event_loop loop;
     delivery_tracker tracker(o.subscribers, o.channels, o.api_connections);
-    client_pool subscribers(loop, context, o.subscribers, true, &tracker);
+    client_pool subscribers(loop, context, o.subscribers, join::subscribe, &tracker);
     if (!connect_pool(loop, subscribers, context, "subscribers", out)) return;
     if (!wait_until_ready(context, monotonic_ns() + seconds_to_ns(o.timeout)))
         return out.fail("a gateway did not report /readyz 200 within --timeout");

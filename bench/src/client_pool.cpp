@@ -12,9 +12,10 @@ bool is_error(std::string_view text) { return text.rfind("{\"type\":\"error\"", 
 
 }  // namespace
 
-std::string subscribe_request(const bench_context& context, int client_index) {
+std::string subscribe_request(const bench_context& context, int client_index, bool recover) {
     return "{\"type\":\"subscribe\",\"channel\":\"" + context.channel_prefix +
-           std::to_string(client_index % context.options.channels) + "\",\"id\":1}";
+           std::to_string(client_index % context.options.channels) + "\"" +
+           (recover ? ",\"recover\":{\"epoch\":\"\",\"offset\":0}" : "") + ",\"id\":1}";
 }
 
 void report_pool_failures(const client_pool& pool, const std::string& what, report& out) {
@@ -23,9 +24,9 @@ void report_pool_failures(const client_pool& pool, const std::string& what, repo
                  " connection(s) failed; first: " + pool.first_error());
 }
 
-client_pool::client_pool(event_loop& loop, const bench_context& context, int size, bool subscribe,
+client_pool::client_pool(event_loop& loop, const bench_context& context, int size, join how,
                          delivery_tracker* tracker)
-    : context_(context), subscribe_(subscribe), tracker_(tracker), is_ready_(std::size_t(size), 0) {
+    : context_(context), how_(how), tracker_(tracker), is_ready_(std::size_t(size), 0) {
     conns_.reserve(std::size_t(size));
     for (int i = 0; i < size; ++i) conns_.push_back(std::make_unique<ws_conn>(loop, *this, i));
 }
@@ -45,7 +46,8 @@ void client_pool::close_all() {
 }
 
 void client_pool::on_open(ws_conn& conn) {
-    if (subscribe_) conn.send_text(subscribe_request(context_, conn.index()));
+    if (how_ != join::welcome)
+        conn.send_text(subscribe_request(context_, conn.index(), how_ == join::recover));
 }
 
 void client_pool::on_text(ws_conn& conn, std::string_view text) {
@@ -53,7 +55,10 @@ void client_pool::on_text(ws_conn& conn, std::string_view text) {
     if (tracker_ != nullptr && parse_event_stamp(text, stamp))
         return tracker_->record(conn.index(), stamp, monotonic_ns());
     if (is_error(text)) return note_failure("error frame: " + std::string(text));
-    if (subscribe_ ? is_ack(text) : is_welcome(text)) mark_ready(conn);
+    if (how_ == join::welcome ? !is_welcome(text) : !is_ack(text)) return;
+    if (how_ == join::recover && text.find("\"recovered\":true") == std::string_view::npos)
+        return note_failure("not recovered: " + std::string(text));
+    mark_ready(conn);
 }
 
 void client_pool::on_closed(ws_conn& conn, const std::string& error) {

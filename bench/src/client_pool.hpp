@@ -10,13 +10,17 @@
 
 namespace wsgate_bench {
 
+// How a pool's client joins: it is ready after its welcome frame (`welcome`), once its subscribe
+// to channel `<prefix><i % channels>` is acknowledged (`subscribe`), or acknowledged with
+// "recovered":true for a subscribe that recovers the channel from its first event (`recover`).
+enum class join { welcome, subscribe, recover };
+
 // `size` WebSocket clients spread round robin over the WebSocket endpoints, at most
-// `max_connecting` handshakes at once. A client is ready after its welcome frame, or, when
-// subscribing, once its subscribe to channel `<prefix><i % channels>` is acknowledged. Events
-// go to the tracker (when given); any close or error frame counts as a failure.
+// `max_connecting` handshakes at once, each joining as `how`. Events go to the tracker (when
+// given); any close or error frame, or a recovery refused, counts as a failure.
 class client_pool final : public ws_conn_listener {
   public:
-    client_pool(event_loop& loop, const bench_context& context, int size, bool subscribe,
+    client_pool(event_loop& loop, const bench_context& context, int size, join how,
                 delivery_tracker* tracker);
 
     // Starts as many new connections as the handshake limit allows.
@@ -37,7 +41,7 @@ class client_pool final : public ws_conn_listener {
     void note_failure(const std::string& error);
 
     const bench_context& context_;
-    bool subscribe_;
+    join how_;
     delivery_tracker* tracker_;
     std::vector<std::unique_ptr<ws_conn>> conns_;
     std::vector<char> is_ready_;
@@ -48,8 +52,10 @@ class client_pool final : public ws_conn_listener {
     std::string first_error_;
 };
 
-// The subscribe request every bench client sends (id 1).
-std::string subscribe_request(const bench_context& context, int client_index);
+// The subscribe request every bench client sends (id 1); with `recover`, asking for the
+// channel's events from its first one (a client that saw it before it had any event).
+std::string subscribe_request(const bench_context& context, int client_index,
+                              bool recover = false);
 
 // Joins a pool's connection failures into `out`, naming the first error.
 void report_pool_failures(const client_pool& pool, const std::string& what, report& out);

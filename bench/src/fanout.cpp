@@ -31,6 +31,8 @@ std::int64_t publish_and_collect(event_loop& loop, publisher& pub, const deliver
 
 void report_publishing(const publisher& pub, double seconds, report& out) {
     out.add_number("events_published", "events published", double(pub.events_accepted()));
+    out.add_number("events_per_s", "events published/s", double(pub.events_accepted()) / seconds,
+                   0);
     out.add_number("requests", "publish requests", double(pub.requests_sent()));
     out.add_number("requests_per_s", "publish requests/s", double(pub.requests_sent()) / seconds,
                    0);
@@ -44,7 +46,7 @@ void run_fanout(const bench_context& context, report& out) {
     raise_fd_limit();
     event_loop loop;
     delivery_tracker tracker(o.subscribers, o.channels, o.api_connections);
-    client_pool subscribers(loop, context, o.subscribers, true, &tracker);
+    client_pool subscribers(loop, context, o.subscribers, join::subscribe, &tracker);
     if (!connect_pool(loop, subscribers, context, "subscribers", out)) return;
     if (!wait_until_ready(context, monotonic_ns() + seconds_to_ns(o.timeout)))
         return out.fail("a gateway did not report /readyz 200 within --timeout");

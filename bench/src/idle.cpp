@@ -33,7 +33,7 @@ void run_idle(const bench_context& context, report& out) {
     if (context.server_pids.empty())
         out.fail("server process not found (give --pid): no RSS figures");
     event_loop loop;
-    client_pool clients(loop, context, o.connections, false, nullptr);
+    client_pool clients(loop, context, o.connections, join::welcome, nullptr);
     const server_sample before = sample_servers(context.server_pids);
     if (!connect_pool(loop, clients, context, "connections", out)) return clients.close_all();
     hold(loop, clients, settle_seconds);

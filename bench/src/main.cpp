@@ -19,6 +19,8 @@ void run_mode(const bench_context& context, report& out) {
             return run_idle(context, out);
         case bench_mode::churn:
             return run_churn(context, out);
+        case bench_mode::recover:
+            return run_recover(context, out);
     }
 }
 

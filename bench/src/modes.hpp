@@ -17,6 +17,7 @@ class delivery_tracker;
 void run_fanout(const bench_context& context, report& out);
 void run_idle(const bench_context& context, report& out);
 void run_churn(const bench_context& context, report& out);
+void run_recover(const bench_context& context, report& out);
 
 // Connects the pool and waits for it to settle; adds the connect rate to `out`. False (with a
 // failure in `out`) when a connection failed or the deadline passed.

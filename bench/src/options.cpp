@@ -39,7 +39,8 @@ bench_mode parse_mode(const std::string& value) {
     if (value == "fanout") return bench_mode::fanout;
     if (value == "idle") return bench_mode::idle;
     if (value == "churn") return bench_mode::churn;
-    bad_value("--mode", value, "must be fanout, idle or churn");
+    if (value == "recover") return bench_mode::recover;
+    bad_value("--mode", value, "must be fanout, idle, churn or recover");
 }
 
 using flag_setter = std::function<void(bench_options&, const std::string&)>;
@@ -138,7 +139,7 @@ bench_options parse_options(int argc, char** argv) {
 }
 
 std::string usage_text() {
-    return R"(usage: wsgate-bench [--mode fanout|idle|churn] [flags]
+    return R"(usage: wsgate-bench [--mode fanout|idle|churn|recover] [flags]
 
 Drives a running wsgate over its public interfaces (WebSocket + REST) and measures it.
 
@@ -146,14 +147,16 @@ Drives a running wsgate over its public interfaces (WebSocket + REST) and measur
                       lost/duplicated/out-of-order, server CPU per delivery (default)
   --mode idle         C connections held open; server RSS per connection
   --mode churn        connections opened and closed continuously while events flow
+  --mode recover      M events published first (channels need history), then N subscribers
+                      connect at once and recover them; seconds until all have them all
 
   --ws HOST:PORT[/PATH]   WebSocket endpoint (repeatable; subscribers are spread over them;
                           default 127.0.0.1:8080, path /ws)
   --api HOST:PORT         REST endpoint to publish to (default: the first --ws)
   --api-key KEY           sent as Authorization: Bearer KEY
-  --subscribers N         fanout/churn: subscribers counting deliveries (default 1000)
+  --subscribers N         fanout/churn/recover: subscribers counting deliveries (default 1000)
   --channels K            spread subscribers and events over K channels (default 1)
-  --events M              fanout: events to publish (default 1000)
+  --events M              fanout/recover: events to publish (default 1000)
   --batch B               events per request; B > 1 uses /api/v1/publish/batch (default 1)
   --inflight P            requests pipelined per API connection (default 1)
   --api-connections A     keep-alive API connections (default 1)
@@ -178,6 +181,8 @@ const char* mode_name(bench_mode mode) {
             return "idle";
         case bench_mode::churn:
             return "churn";
+        case bench_mode::recover:
+            return "recover";
     }
     return "?";
 }

@@ -5,14 +5,14 @@
 
 namespace wsgate_bench {
 
-enum class bench_mode { fanout, idle, churn };
+enum class bench_mode { fanout, idle, churn, recover };
 
 // Everything the command line can set. Defaults are filled in by parse_options().
 struct bench_options {
     bench_mode mode = bench_mode::fanout;
-    int subscribers = 1000;       // fanout, churn: subscribers that count deliveries
+    int subscribers = 1000;       // fanout, churn, recover: subscribers that count deliveries
     int channels = 1;             // subscribers and events are spread over this many channels
-    long events = 1000;           // fanout: events published
+    long events = 1000;           // fanout, recover: events published
     int batch = 1;                // events per publish request (>1: POST /api/v1/publish/batch)
     int inflight = 1;             // publish requests pipelined on each API connection
     int api_connections = 1;      // keep-alive API connections used by the publisher
