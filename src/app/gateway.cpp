@@ -32,8 +32,9 @@ tcp::endpoint resolve(const endpoint_config& e) {
 
 // How often shutdown checks whether every client has gone.
 constexpr std::chrono::milliseconds drain_poll{20};
-// hub::channel_topic(): the bus topic of a channel.
+// hub::channel_topic() and hub::user_topic(): the bus topics of a channel and of a user.
 constexpr std::string_view channel_prefix = "ch:";
+constexpr std::string_view user_prefix = "user:";
 
 }  // namespace
 
@@ -95,12 +96,9 @@ gateway::gateway(net::io_context& ioc, config cfg)
             bus_->subscribe(topic);
         else
             bus_->unsubscribe(topic);
-        if (!repair_ || topic.rfind(channel_prefix, 0) != 0) return;
-        const std::string channel = topic.substr(channel_prefix.size());
-        if (!active)
-            repair_->unwatch(channel);
-        else if (state_->channels.history_of(channel).on())
-            repair_->watch(channel);
+        if (!repair_) return;
+        if (!active) return repair_->unwatch(topic);
+        if (keeps_history(topic)) repair_->watch(topic);
     });
 }
 
@@ -109,17 +107,28 @@ void gateway::start_stream_repair(redis_bus& redis) {
     history::stream_repair::options opts;
     opts.max_events = h.max_replay;
     opts.give_up = h.repair_timeout;
-    auto report = [this](const std::string& channel, const history::stream_repair::gap& g) {
-        const frame_ptr frame = make_text_frame(protocol::gap_message(channel, g.after, g.upto));
-        state_->clients.send_to_channel(channel, frame, g.upto.value_or(history::position{}));
+    auto report = [this](const std::string& topic, const history::stream_repair::gap& g) {
+        const history::position at = g.upto.value_or(history::position{});
+        if (topic.rfind(channel_prefix, 0) == 0) {
+            const std::string channel = topic.substr(channel_prefix.size());
+            const auto frame = make_text_frame(protocol::gap_message(channel, g.after, g.upto));
+            state_->clients.send_to_channel(channel, frame, at);
+        } else if (topic.rfind(user_prefix, 0) == 0) {
+            const std::string user = topic.substr(user_prefix.size());
+            const auto frame = make_text_frame(protocol::user_gap_message(user, g.after, g.upto));
+            state_->clients.send_to_user(user, frame, at);
+        }
     };
     repair_ = std::make_shared<history::stream_repair>(
         ioc_.get_executor(), redis, opts, state_->stats.history,
         [this](const envelope& e) { dispatch(e); }, std::move(report));
-    redis.on_resubscribed([this](const std::string& topic) {
-        if (topic.rfind(channel_prefix, 0) == 0)
-            repair_->resync(topic.substr(channel_prefix.size()));
-    });
+    redis.on_resubscribed([this](const std::string& topic) { repair_->resync(topic); });
+}
+
+bool gateway::keeps_history(const std::string& topic) const {
+    if (topic.rfind(channel_prefix, 0) == 0)
+        return state_->channels.history_of(topic.substr(channel_prefix.size())).on();
+    return topic.rfind(user_prefix, 0) == 0 && state_->cfg.history.user_size > 0;
 }
 
 std::shared_ptr<service> gateway::make_service(net::io_context& ioc, const service_config& cfg,
@@ -182,8 +191,9 @@ void gateway::reload_tls() {
 
 void gateway::on_bus_message(const envelope& e) {
     ++state_->stats.events_received;
-    // Channel events with an offset go through the repair, which delivers them in order.
-    if (repair_ && e.offset != 0 && e.kind == target_kind::channel) return repair_->on_event(e);
+    // Events with an offset (on a channel, to a user) go through the repair, which delivers
+    // them in order.
+    if (repair_ && e.offset != 0) return repair_->on_event(e);
     dispatch(e);
 }
 
@@ -195,7 +205,7 @@ void gateway::dispatch(const envelope& e) {
         case target_kind::channel:
             hub.send_to_channel(e.target, frame, {e.epoch, e.offset});
             break;
-        case target_kind::user: hub.send_to_user(e.target, frame); break;
+        case target_kind::user: hub.send_to_user(e.target, frame, {e.epoch, e.offset}); break;
         case target_kind::connection: hub.send_to_connection(e.target, frame); break;
         case target_kind::broadcast: hub.send_to_all(frame); break;
     }

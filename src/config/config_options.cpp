@@ -255,6 +255,15 @@ const std::vector<option>& options() {
          "with Redis: how long an instance retries reading events it missed before it reports "
          "them as a gap",
          [](config& c, const value& v) { c.history.repair_timeout = v.duration(100, 600000); }},
+        {"history.user_size", "0",
+         "events kept of each user's stream, for a user's reconnect to recover them (0: user "
+         "events keep no history)",
+         [](config& c, const value& v) { c.history.user_size = v.integer(0, 100000); }},
+        {"history.user_ttl_ms", "600000",
+         "how long a user's stream lives after its last event",
+         [](config& c, const value& v) {
+             c.history.user_ttl = v.duration(1000, 30LL * 24 * 3600 * 1000);
+         }},
         {"shutdown.drain_ms", "10000",
          "on SIGTERM/SIGINT, time allowed to close every client and flush",
          [](config& c, const value& v) { c.shutdown.drain = v.duration(0, 600000); }},

@@ -2,7 +2,6 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-#include <wsgate/hub/hub.hpp>
 #include <wsgate/metrics/metrics.hpp>
 
 namespace wsgate::history {
@@ -33,38 +32,37 @@ stream_repair::stream_repair(net::any_io_executor ex, bus& events, options opts,
 
 stream_repair::~stream_repair() = default;
 
-stream_repair::stream* stream_repair::find(const std::string& channel,
+stream_repair::stream* stream_repair::find(const std::string& topic,
                                            std::uint64_t generation) {
-    auto it = streams_.find(channel);
+    auto it = streams_.find(topic);
     if (it == streams_.end() || it->second->generation != generation) return nullptr;
     return it->second.get();
 }
 
-void stream_repair::watch(const std::string& channel) {
-    auto [it, added] = streams_.try_emplace(channel);
+void stream_repair::watch(const std::string& topic) {
+    auto [it, added] = streams_.try_emplace(topic);
     if (!added) return;
     it->second = std::make_unique<stream>();
     const auto generation = it->second->generation = ++generations_;
-    const std::string topic = hub::channel_topic(channel);
     // Once the subscription is in force every later event comes live: the stream's position
     // then is where this instance's responsibility starts, should the live path break before
     // the first event. Events that come meanwhile are newer, or pass through.
-    events_.when_subscribed(topic, [weak = weak_from_this(), channel, generation, topic] {
+    events_.when_subscribed(topic, [weak = weak_from_this(), generation, topic] {
         auto self = weak.lock();
-        if (!self || !self->find(channel, generation)) return;
+        if (!self || !self->find(topic, generation)) return;
         self->events_.read_history(
-            topic, "", 0, 0, [weak, channel, generation](std::optional<read_result> r) {
+            topic, "", 0, 0, [weak, topic, generation](std::optional<read_result> r) {
                 auto me = weak.lock();
-                stream* s = me ? me->find(channel, generation) : nullptr;
+                stream* s = me ? me->find(topic, generation) : nullptr;
                 if (s && r && !s->last && !s->repairing) s->last = r->top;
             });
     });
 }
 
-void stream_repair::unwatch(const std::string& channel) { streams_.erase(channel); }
+void stream_repair::unwatch(const std::string& topic) { streams_.erase(topic); }
 
 void stream_repair::on_event(const envelope& e) {
-    auto it = streams_.find(e.target);
+    auto it = streams_.find(topic_of(e));
     if (it == streams_.end()) return deliver_(e);  // no subscriber here to repair for
     stream& s = *it->second;
     if (s.repairing) return hold(it->first, s, e);
@@ -95,16 +93,16 @@ void stream_repair::accept(stream& s, const envelope& e) {
     deliver_(e);
 }
 
-void stream_repair::hold(const std::string& channel, stream& s, const envelope& e) {
+void stream_repair::hold(const std::string& topic, stream& s, const envelope& e) {
     s.held.push_back(e);
     if (s.held.size() <= opts_.max_events) return;
     // Held beyond the bound: what is missing before the oldest held event is given up.
     const envelope& first = s.held.front();
-    lost(channel, s, position{first.epoch, first.offset - 1});
+    lost(topic, s, position{first.epoch, first.offset - 1});
 }
 
-void stream_repair::resync(const std::string& channel) {
-    auto it = streams_.find(channel);
+void stream_repair::resync(const std::string& topic) {
+    auto it = streams_.find(topic);
     if (it == streams_.end()) return;
     stream& s = *it->second;
     if (s.repairing) {
@@ -114,56 +112,56 @@ void stream_repair::resync(const std::string& channel) {
     // Nothing delivered or learnt yet: there is no position to repair from; learn it now.
     if (!s.last) {
         streams_.erase(it);
-        return watch(channel);
+        return watch(topic);
     }
-    start_repair(channel, s);
+    start_repair(topic, s);
 }
 
-void stream_repair::start_repair(const std::string& channel, stream& s) {
+void stream_repair::start_repair(const std::string& topic, stream& s) {
     s.repairing = true;
     s.again = false;
     s.started = clock_type::now();
-    read(channel, s);
+    read(topic, s);
 }
 
-void stream_repair::read(const std::string& channel, stream& s) {
+void stream_repair::read(const std::string& topic, stream& s) {
     const position from = *s.last;
-    events_.read_history(hub::channel_topic(channel), from.epoch, from.offset, opts_.max_events,
-                         [weak = weak_from_this(), channel,
+    events_.read_history(topic, from.epoch, from.offset, opts_.max_events,
+                         [weak = weak_from_this(), topic,
                           generation = s.generation](std::optional<read_result> r) {
                              if (auto self = weak.lock())
-                                 self->on_read(channel, generation, std::move(r));
+                                 self->on_read(topic, generation, std::move(r));
                          });
 }
 
-void stream_repair::on_read(const std::string& channel, std::uint64_t generation,
+void stream_repair::on_read(const std::string& topic, std::uint64_t generation,
                             std::optional<read_result> r) {
-    stream* s = find(channel, generation);
+    stream* s = find(topic, generation);
     if (s == nullptr || !s->repairing) return;
     if (!r) {
         // The history cannot be read now: retry for a while, then give the range up.
         if (clock_type::now() - s->started >= opts_.give_up) {
             std::optional<position> upto;
             if (!s->held.empty()) upto = position{s->held.front().epoch, s->held.front().offset - 1};
-            return lost(channel, *s, upto);
+            return lost(topic, *s, upto);
         }
         if (!s->retry) s->retry = std::make_unique<net::steady_timer>(ex_);
         s->retry->expires_after(opts_.retry);
-        s->retry->async_wait([weak = weak_from_this(), channel,
+        s->retry->async_wait([weak = weak_from_this(), topic,
                               generation](boost::system::error_code ec) {
             auto self = weak.lock();
-            stream* st = self && !ec ? self->find(channel, generation) : nullptr;
-            if (st && st->repairing) self->read(channel, *st);
+            stream* st = self && !ec ? self->find(topic, generation) : nullptr;
+            if (st && st->repairing) self->read(topic, *st);
         });
         return;
     }
     if (!r->complete) {
         // Another epoch: the rest of ours is gone, but the new one may be whole from its start.
         if (!r->top.epoch.empty() && r->top.epoch != s->last->epoch) {
-            report(channel, *s, position{r->top.epoch, 0});
-            return read(channel, *s);
+            report(topic, *s, position{r->top.epoch, 0});
+            return read(topic, *s);
         }
-        return lost(channel, *s, r->top);  // the range is gone
+        return lost(topic, *s, r->top);  // the range is gone
     }
     std::uint64_t replayed = 0;
     for (const auto& e : r->events) {
@@ -176,26 +174,26 @@ void stream_repair::on_read(const std::string& channel, std::uint64_t generation
     stats_.stream_repaired_events += replayed;
     if (replayed > 0) ++stats_.stream_repairs;
     // A limit cut the read: the rest comes next.
-    if (replayed > 0 && s->last->offset < r->top.offset) return read(channel, *s);
-    finish(channel);
+    if (replayed > 0 && s->last->offset < r->top.offset) return read(topic, *s);
+    finish(topic);
 }
 
-void stream_repair::report(const std::string& channel, stream& s,
+void stream_repair::report(const std::string& topic, stream& s,
                            std::optional<position> upto) {
     ++stats_.stream_gaps;
-    report_(channel, gap{s.last, upto});
+    report_(topic, gap{s.last, upto});
     s.last = upto;
     s.confirmed = upto.has_value();
     s.generation = ++generations_;  // a read still out is of no use now
 }
 
-void stream_repair::lost(const std::string& channel, stream& s, std::optional<position> upto) {
-    report(channel, s, std::move(upto));
-    finish(channel);
+void stream_repair::lost(const std::string& topic, stream& s, std::optional<position> upto) {
+    report(topic, s, std::move(upto));
+    finish(topic);
 }
 
-void stream_repair::finish(const std::string& channel) {
-    auto it = streams_.find(channel);
+void stream_repair::finish(const std::string& topic) {
+    auto it = streams_.find(topic);
     if (it == streams_.end()) return;
     stream& s = *it->second;
     s.repairing = false;
@@ -206,9 +204,9 @@ void stream_repair::finish(const std::string& channel) {
     // What was held goes through the same rules: delivered in order, dropped if the repair had
     // it, or the start of another repair (which holds the rest again).
     for (const auto& e : held) on_event(e);
-    it = streams_.find(channel);
+    it = streams_.find(topic);
     if (again && it != streams_.end() && !it->second->repairing && it->second->last)
-        start_repair(channel, *it->second);
+        start_repair(topic, *it->second);
 }
 
 }  // namespace wsgate::history

@@ -100,8 +100,14 @@ std::size_t hub::send_to_channel(const std::string& channel, const frame_ptr& fr
     return it->second.size();
 }
 
-std::size_t hub::send_to_user(const std::string& user, const frame_ptr& frame) const {
-    return send_to_list(by_user_, user, frame);
+std::size_t hub::send_to_user(const std::string& user, const frame_ptr& frame,
+                              const history::position& at) const {
+    if (at.offset == 0) return send_to_list(by_user_, user, frame);
+    auto it = by_user_.find(user);
+    if (it == by_user_.end()) return 0;
+    const std::string stream(user_stream);
+    for (subscriber* s : it->second) s->deliver_event(stream, at, frame);
+    return it->second.size();
 }
 
 std::size_t hub::send_to_connection(const std::string& connection_id,

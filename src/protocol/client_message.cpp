@@ -170,6 +170,16 @@ parse_result parse_client_message(std::string_view text, const name_rules& chann
         take_data();
         return req;
     }
+    // auth's and subscribe's `recover`, history's `since`: a position the client saw.
+    auto take_position = [&doc, &req](const char* key) -> std::optional<request_error> {
+        const auto* m = doc.find(key);
+        if (m == nullptr) return std::nullopt;
+        req.since = position_object(m->value);
+        if (req.since) return std::nullopt;
+        return fail(client_error::invalid_field,
+                    std::string(key) + " must be {\"epoch\": <string>, \"offset\": <integer>}",
+                    req.id);
+    };
     if (name == "auth" || name == "refresh") {
         req.type = name == "auth" ? request_type::auth : request_type::refresh;
         if (doc.find("token") == nullptr)
@@ -181,18 +191,12 @@ parse_result parse_client_message(std::string_view text, const name_rules& chann
                             " characters",
                         req.id);
         req.token = token->string;
+        // auth: the position of the user's stream the client saw (docs/history.md).
+        if (req.type == request_type::auth) {
+            if (auto bad = take_position("recover")) return *bad;
+        }
         return req;
     }
-    // subscribe's `recover` and history's `since`: a position the client saw.
-    auto take_position = [&doc, &req](const char* key) -> std::optional<request_error> {
-        const auto* m = doc.find(key);
-        if (m == nullptr) return std::nullopt;
-        req.since = position_object(m->value);
-        if (req.since) return std::nullopt;
-        return fail(client_error::invalid_field,
-                    std::string(key) + " must be {\"epoch\": <string>, \"offset\": <integer>}",
-                    req.id);
-    };
     if (name == "subscribe") {
         req.type = request_type::subscribe;
         if (auto bad = take_position("recover")) return *bad;

@@ -26,20 +26,6 @@ std::string begin(std::string_view type, const std::optional<std::string>& id) {
 
 }  // namespace
 
-std::string welcome_message(std::string_view connection_id, std::string_view user,
-                            std::chrono::milliseconds heartbeat) {
-    std::string out = begin("welcome", std::nullopt);
-    out += ",\"version\":1,\"connection\":";
-    append_quoted(out, connection_id);
-    out += ",\"user\":";
-    if (user.empty())
-        out += "null";
-    else
-        append_quoted(out, user);
-    out += ",\"heartbeat_ms\":" + std::to_string(heartbeat.count()) + "}";
-    return out;
-}
-
 std::string ack_message(const std::optional<std::string>& id) { return begin("ack", id) + "}"; }
 
 std::string pong_message(const std::optional<std::string>& id) { return begin("pong", id) + "}"; }
@@ -64,6 +50,25 @@ void append_position(std::string& out, const history::position& at) {
     out += std::to_string(at.offset);
 }
 }  // namespace
+
+std::string welcome_message(std::string_view connection_id, std::string_view user,
+                            std::chrono::milliseconds heartbeat,
+                            const std::optional<history::position>& user_stream,
+                            std::optional<bool> recovered) {
+    std::string out = begin("welcome", std::nullopt);
+    out += ",\"version\":1,\"connection\":";
+    append_quoted(out, connection_id);
+    out += ",\"user\":";
+    if (user.empty())
+        out += "null";
+    else
+        append_quoted(out, user);
+    out += ",\"heartbeat_ms\":" + std::to_string(heartbeat.count());
+    if (user_stream) append_position(out, *user_stream);
+    if (recovered) out += *recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+    out += '}';
+    return out;
+}
 
 std::string event_message(std::string_view channel, std::string_view event,
                           std::string_view event_id, std::string_view data,
@@ -103,11 +108,16 @@ std::string publish_ack_message(const std::optional<std::string>& id,
     return out;
 }
 
-std::string gap_message(std::string_view channel, const std::optional<history::position>& after,
-                        const std::optional<history::position>& upto) {
+namespace {
+// A gap frame of the stream `field` (channel, user) `name`.
+std::string gap_frame(std::string_view field, std::string_view name,
+                      const std::optional<history::position>& after,
+                      const std::optional<history::position>& upto) {
     std::string out = begin("gap", std::nullopt);
-    out += ",\"channel\":";
-    append_quoted(out, channel);
+    out += ",\"";
+    out += field;
+    out += "\":";
+    append_quoted(out, name);
     if (after) {
         out += ",\"after\":{\"epoch\":";
         append_quoted(out, after->epoch);
@@ -118,6 +128,17 @@ std::string gap_message(std::string_view channel, const std::optional<history::p
     if (upto) append_position(out, *upto);
     out += '}';
     return out;
+}
+}  // namespace
+
+std::string gap_message(std::string_view channel, const std::optional<history::position>& after,
+                        const std::optional<history::position>& upto) {
+    return gap_frame("channel", channel, after, upto);
+}
+
+std::string user_gap_message(std::string_view user, const std::optional<history::position>& after,
+                             const std::optional<history::position>& upto) {
+    return gap_frame("user", user, after, upto);
 }
 
 std::string history_message(const std::optional<std::string>& id, std::string_view channel,

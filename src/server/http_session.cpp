@@ -1,6 +1,9 @@
 #include <wsgate/server/http_session.hpp>
 
+#include <charconv>
 #include <chrono>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -33,6 +36,19 @@ constexpr std::chrono::seconds linger_time{2};
 constexpr std::size_t max_burst_requests = 64;
 constexpr std::size_t max_burst_bytes = 64 * 1024;
 constexpr std::size_t keep_alive_read_bytes = 16 * 1024;
+
+// ?recover_epoch=&recover_offset=, both there and well-formed: the user stream's position.
+std::optional<protocol::stream_position> recover_position(
+    const std::optional<std::string>& epoch, const std::optional<std::string>& offset) {
+    // An empty epoch is a position too: the client saw the stream before its first event.
+    if (!epoch || !offset || epoch->size() > 64 || offset->empty())
+        return std::nullopt;
+    std::uint64_t n = 0;
+    const char* end = offset->data() + offset->size();
+    const auto [at, ec] = std::from_chars(offset->data(), end, n);
+    if (ec != std::errc{} || at != end) return std::nullopt;
+    return protocol::stream_position{*epoch, n};
+}
 }  // namespace
 
 template <class Stream>
@@ -254,11 +270,14 @@ void http_session<Stream>::upgrade(request_type request) {
     std::string_view token = bearer_token(request[http::field::authorization]);
     const auto target = parse_request_target(request.target());  // parsed before, so valid
     if (!target) return refuse(400, "bad_request", "malformed request target");
+    std::optional<std::string> recover_epoch, recover_offset;
     for (const auto& param : target->url.params()) {
         if (param.key == "token" && token.empty()) {
             query_token_ = param.value;
             token = query_token_;
         }
+        if (param.key == "recover_epoch") recover_epoch = param.value;
+        if (param.key == "recover_offset") recover_offset = param.value;
         if (param.key != "user") continue;
         if (!state_->cfg.auth.insecure_dev_user)
             return refuse(403, "user_not_allowed", "declaring a user needs auth.insecure_dev_user");
@@ -283,6 +302,14 @@ void http_session<Stream>::upgrade(request_type request) {
         client.expires_at = who.expires_at;
     }
     client.must_authenticate = client.user.empty() && !state_->cfg.auth.anonymous;
+    // The position of the user's stream the client saw (docs/history.md, "User streams").
+    if (recover_epoch || recover_offset) {
+        client.recover = recover_position(recover_epoch, recover_offset);
+        if (!client.recover)
+            return refuse(400, "invalid_recover",
+                          "recover_epoch (0-64 characters) and recover_offset (an unsigned "
+                          "integer) name a position of the user's stream, together");
+    }
 
     const std::string address = client_address(request);
     switch (state_->connections.try_open(address)) {

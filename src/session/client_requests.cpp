@@ -90,12 +90,35 @@ void client_requests::authenticate(const protocol::client_request& req) {
     state_.clients.set_user(session_, who_.user);
     const bool first = who_.must_authenticate;
     who_.must_authenticate = false;
-    session_.after_subscribed(hub::user_topic(who_.user), [first, id = req.id](ws_session& s) {
-        if (first)
-            s.welcome();
-        else
-            s.send(protocol::ack_message(id));
+    join_user(req.since, [this, first, id = req.id](const std::optional<history::position>& at,
+                                                   std::optional<bool> recovered) {
+        if (first) return session_.welcome(at, recovered);
+        session_.send(at ? protocol::subscribe_ack_message(id, *at, recovered)
+                         : protocol::ack_message(id));
     });
+}
+
+void client_requests::join_user(const std::optional<protocol::stream_position>& recover,
+                                user_stream_answer answer) {
+    const std::string topic = hub::user_topic(who_.user);
+    if (state_.cfg.history.user_size == 0)
+        return session_.after_subscribed(topic, [answer = std::move(answer)](ws_session&) {
+            answer(std::nullopt, std::nullopt);
+        });
+    // Held from before the topic is in force: the answer names the stream's position, and
+    // everything after it follows, once — whenever the client gives its position (a position
+    // taken after live events flowed would replay them).
+    const std::string stream(hub::user_stream);
+    session_.hold(stream);
+    answer_from_history(
+        stream, topic, recover,
+        [answer = std::move(answer)](const history::position& top, std::optional<bool> recovered) {
+            answer(top, recovered);
+        },
+        [this] {
+            session_.close(close_reason::not_confirmed, close_code::try_again_later,
+                           "try again later: the user's history cannot be read now");
+        });
 }
 
 void client_requests::subscribe(const protocol::client_request& req) {
@@ -147,30 +170,46 @@ void client_requests::join_with_history(const std::string& channel,
     // Live events are held from now on; the history is read once the subscription is in force,
     // so everything after the history's last offset arrives live: the merge has no gap.
     session_.hold(channel);
-    session_.after_subscribed(hub::channel_topic(channel), [this, channel, id,
-                                                            recover](ws_session& s) {
+    answer_from_history(
+        channel, hub::channel_topic(channel), recover,
+        [this, id](const history::position& top, std::optional<bool> recovered) {
+            session_.send(protocol::subscribe_ack_message(id, top, recovered));
+        },
+        [this, channel, id] {
+            // Without its position the ack would promise what it cannot: refuse it.
+            state_.clients.unsubscribe(session_, channel);
+            reject(protocol::client_error::service_unavailable,
+                   "the history cannot be read now; retry later", id);
+        });
+}
+
+void client_requests::answer_from_history(
+    const std::string& stream, const std::string& topic,
+    const std::optional<protocol::stream_position>& recover,
+    std::function<void(const history::position&, std::optional<bool>)> answer,
+    std::function<void()> unreadable) {
+    session_.after_subscribed(topic, [this, stream, topic, recover, answer = std::move(answer),
+                                      unreadable = std::move(unreadable)](ws_session& s) {
         bus* events = state_.events;
         if (events == nullptr) return;
         const std::size_t limit = recover ? state_.cfg.history.max_replay : 0;
         const std::string epoch = recover ? recover->epoch : std::string();
         const std::uint64_t after = recover ? recover->offset : 0;
         events->read_history(
-            hub::channel_topic(channel), epoch, after, limit,
-            [weak = s.weak_from_this(), this, channel, id,
-             recover](std::optional<history::read_result> r) {
-                const auto self = weak.lock();
-                if (!self || session_.closing() || !session_.registered()) return;
+            topic, epoch, after, limit,
+            // Holds the session: before the welcome nothing else does. The bus answers every
+            // read, with the history or with nothing.
+            [self = s.shared_from_this(), this, stream, recover, answer,
+             unreadable](std::optional<history::read_result> r) {
+                if (session_.closing() || !session_.registered()) return;
                 if (!r) {
-                    // Without its position the ack would promise what it cannot: refuse it.
-                    session_.drop_held(channel);
-                    state_.clients.unsubscribe(session_, channel);
-                    return reject(protocol::client_error::service_unavailable,
-                                  "the channel's history cannot be read now; retry later", id);
+                    session_.drop_held(stream);
+                    return unreadable();
                 }
                 std::optional<bool> recovered;
                 std::vector<frame_ptr> replay;
                 if (recover) {
-                    // Every missed event, up to the position the ack names: else the client
+                    // Every missed event, up to the position the answer names: else the client
                     // must reload (recovered:false), and gets what follows that position.
                     const std::uint64_t last =
                         r->events.empty() ? recover->offset : r->events.back()->offset;
@@ -181,8 +220,8 @@ void client_requests::join_with_history(const std::string& channel,
                         for (const auto& e : r->events)
                             replay.push_back(make_text_frame(protocol::client_text(*e)));
                 }
-                session_.send(protocol::subscribe_ack_message(id, r->top, recovered));
-                session_.release(channel, replay, r->top);
+                answer(r->top, recovered);
+                session_.release(stream, replay, r->top);
             });
     });
 }

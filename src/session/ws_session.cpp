@@ -1,5 +1,7 @@
 #include <wsgate/session/ws_session.hpp>
 
+#include <utility>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -90,6 +92,7 @@ ws_session::ws_session(net::ip::tcp::socket socket, std::shared_ptr<shared_state
       requests_(*this, *state_,
                 {std::move(client.user), std::move(client.claims), client.expires_at,
                  client.must_authenticate}),
+      recover_(std::move(client.recover)),
       slot_(std::move(client.slot)),
       messages_(state_->cfg.limits.message_rate, state_->cfg.limits.message_burst,
                 token_bucket::clock::now()) {}
@@ -135,17 +138,19 @@ void ws_session::on_accept() {
         phase_since_ = last_heard_ = state_->sweeper.now();
         return do_read();
     }
-    // Welcome a user once events for the user reach this instance; then start reading.
-    auto welcome = [](ws_session& self) {
+    // Welcome a user once events for the user reach this instance (and its stream, with user
+    // history, is read); then start reading.
+    auto open = [this](const std::optional<history::position>& user_stream,
+                       std::optional<bool> recovered) {
         // Closed meanwhile (the welcome deadline): close() started reading already.
-        if (self.phase_ != phase::opening) return;
-        self.welcome();
-        self.phase_ = phase::open;
-        self.phase_since_ = self.last_heard_ = self.state_->sweeper.now();
-        self.do_read();
+        if (phase_ != phase::opening) return;
+        welcome(user_stream, recovered);
+        phase_ = phase::open;
+        phase_since_ = last_heard_ = state_->sweeper.now();
+        do_read();
     };
-    if (requests_.user().empty()) return welcome(*this);
-    after_subscribed(hub::user_topic(requests_.user()), welcome);
+    if (requests_.user().empty()) return open(std::nullopt, std::nullopt);
+    requests_.join_user(std::exchange(recover_, std::nullopt), open);
 }
 
 void ws_session::after_subscribed(const std::string& topic,
@@ -219,10 +224,12 @@ bool ws_session::within_rate() {
 
 void ws_session::send(const std::string& json) { queue(make_text_frame(json)); }
 
-void ws_session::welcome() {
+void ws_session::welcome(const std::optional<history::position>& user_stream,
+                         std::optional<bool> recovered) {
     if (welcomed_ || close_reason_) return;
     welcomed_ = true;
-    send(protocol::welcome_message(id_, requests_.user(), state_->cfg.heartbeat.interval));
+    send(protocol::welcome_message(id_, requests_.user(), state_->cfg.heartbeat.interval,
+                                   user_stream, recovered));
 }
 
 void ws_session::queue(const frame_ptr& frame) {

@@ -4,7 +4,9 @@
 // publish with its idempotency key. Afterwards, for every subscriber, every event the
 // publisher was told was accepted (202) was delivered exactly once, or lies in a range the
 // subscriber was told it lost (a `gap` frame, a `recovered:false` ack). Anything else is a
-// silent loss, a duplicate or a reordering, and fails the test.
+// silent loss, a duplicate or a reordering, and fails the test. The same holds for the events
+// to one user (history.user_size): the subscribers are then that user's connections, which
+// recover at connect (?recover_epoch=&recover_offset=) instead of by subscribing.
 //
 // The run is short here (CI); scripts/fault-soak.sh runs it long and large through
 // WSGATE_FAULT_CLIENTS (default 30), WSGATE_FAULT_RATE (events/s, default 200) and
@@ -38,9 +40,44 @@ namespace {
 using nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 
-const std::string channel = "room:1";
 const std::string rules =
     R"([{"pattern":"*","subscribe":"anyone","history":{"size":100000,"ttl_ms":600000}}])";
+
+/// The stream under test: the channel room:1, or the user alice's stream.
+struct stream_target {
+    bool user = false;
+
+    std::string topic() const { return user ? "user:alice" : "ch:room:1"; }
+    /// Connects `ws` through `port` and joins the stream, recovering from `from` when set: a
+    /// user's connection at connect (the welcome answers), a channel by subscribing (the ack).
+    nlohmann::json join(ws_client& ws, std::uint16_t port,
+                        const std::optional<std::pair<std::string, std::uint64_t>>& from) const {
+        if (user) {
+            std::string path = "/ws?user=alice";
+            if (from)
+                path += "&recover_epoch=" + from->first +
+                        "&recover_offset=" + std::to_string(from->second);
+            return ws.connect(port, path);
+        }
+        ws.connect(port, "/ws");
+        nlohmann::json req{{"type", "subscribe"}, {"channel", "room:1"}};
+        if (from) req["recover"] = {{"epoch", from->first}, {"offset", from->second}};
+        return ws.request(req);
+    }
+    /// Whether an event or gap frame is about this stream.
+    bool is_mine(const nlohmann::json& f) const {
+        return user ? f.value("user", "") == "alice" || (f.value("type", "") == "event" &&
+                                                          !f.contains("channel"))
+                    : f.value("channel", "") == "room:1";
+    }
+    nlohmann::json publication(long long seq) const {
+        nlohmann::json body{{"event", "n"},
+                            {"data", {{"seq", seq}}},
+                            {"idempotency_key", "k" + std::to_string(seq)}};
+        body[user ? "user" : "channel"] = user ? "alice" : "room:1";
+        return body;
+    }
+};
 
 double env_number(const char* name, double fallback) {
     const char* value = std::getenv(name);
@@ -89,7 +126,8 @@ struct record {
 /// told to drop it silently) it connects again through HAProxy and subscribes with `recover`.
 class subscriber {
   public:
-    subscriber(std::uint16_t lb_port) : lb_port_(lb_port) {
+    subscriber(std::uint16_t lb_port, const stream_target& target)
+        : lb_port_(lb_port), target_(target) {
         join();  // the first subscribe, before the thread starts
         rec_.start = last_;
         thread_ = std::thread([this] { run(); });
@@ -120,11 +158,10 @@ class subscriber {
         for (;;) {
             try {
                 auto ws = std::make_unique<ws_client>();
-                ws->connect(lb_port_);
-                json sub{{"type", "subscribe"}, {"channel", channel}};
-                if (again) sub["recover"] = {{"epoch", last_.epoch}, {"offset", last_.offset}};
-                const json ack = ws->request(sub);
-                if (ack.value("type", "") == "ack") {
+                std::optional<std::pair<std::string, std::uint64_t>> from;
+                if (again) from.emplace(last_.epoch, last_.offset);
+                const json ack = target_.join(*ws, lb_port_, from);
+                if (ack.contains("offset")) {  // the ack or welcome naming the position
                     on_ack(ack, again);
                     std::lock_guard lock(mutex_);
                     instance_ = instance_of(ws->connection_id());
@@ -132,7 +169,7 @@ class subscriber {
                     ws_ = std::move(ws);
                     return;
                 }
-                rec_.odd.push_back("subscribe answered " + ack.dump());
+                rec_.odd.push_back("joining answered " + ack.dump());
             } catch (const std::exception&) {
                 // The instance HAProxy picked is gone or going: try again.
             }
@@ -189,11 +226,11 @@ class subscriber {
     void on_frame(const json& f) {
         const std::string type = f.value("type", "");
         std::lock_guard lock(mutex_);
-        if (type == "event" && f.value("channel", "") == channel) {
+        if (type == "event" && target_.is_mine(f)) {
             const position at = position_of(f);
             rec_.got.push_back({at, f.at("data").at("seq").get<long long>()});
             last_ = at;
-        } else if (type == "gap" && f.value("channel", "") == channel) {
+        } else if (type == "gap" && target_.is_mine(f)) {
             ++rec_.gaps;
             const position from = f.contains("after") ? position_of(f["after"]) : last_;
             std::optional<position> to;
@@ -206,6 +243,7 @@ class subscriber {
     }
 
     std::uint16_t lb_port_;
+    stream_target target_;
     std::unique_ptr<ws_client> ws_;
     std::vector<std::unique_ptr<ws_client>> abandoned_;
     std::mutex mutex_;
@@ -222,7 +260,8 @@ class subscriber {
 /// until it is. Records where each accepted event went.
 class publisher {
   public:
-    publisher(cluster& c, double rate) : c_(c), rate_(rate) {
+    publisher(cluster& c, double rate, const stream_target& target)
+        : c_(c), rate_(rate), target_(target) {
         thread_ = std::thread([this] { run(); });
     }
     ~publisher() { stop(); }
@@ -242,10 +281,7 @@ class publisher {
         std::size_t instance = 0;
         while (!stopping_) {
             const long long seq = static_cast<long long>(accepted_.size());
-            const json body{{"channel", channel},
-                            {"event", "n"},
-                            {"data", {{"seq", seq}}},
-                            {"idempotency_key", "k" + std::to_string(seq)}};
+            const json body = target_.publication(seq);
             bool ok = false;
             try {
                 const auto res = http_client(c_.gw(instance % 3).api_port(),
@@ -272,6 +308,7 @@ class publisher {
 
     cluster& c_;
     double rate_;
+    stream_target target_;
     std::vector<position> accepted_;
     std::atomic<std::size_t> count_{0};
     long long retries_ = 0;
@@ -364,13 +401,14 @@ account audit(const record& r, const std::vector<position>& accepted, stream_ord
 /// time to catch up and the account is checked. Returns the sum over all subscribers.
 account run_scenario(const std::string& name, cluster& c,
                      const std::function<void(std::vector<std::unique_ptr<subscriber>>&)>& fault,
-                     bool lost_epoch_expected = false) {
+                     bool lost_epoch_expected = false, stream_target target = {}) {
     const scale s;
     std::vector<std::unique_ptr<subscriber>> subs;
-    for (int i = 0; i < s.clients; ++i) subs.push_back(std::make_unique<subscriber>(c.lb->port()));
-    c.wait_numsub("ch:" + channel, 3);
+    for (int i = 0; i < s.clients; ++i)
+        subs.push_back(std::make_unique<subscriber>(c.lb->port(), target));
+    c.wait_numsub(target.topic(), 3);
 
-    auto pub = std::make_unique<publisher>(c, s.rate);
+    auto pub = std::make_unique<publisher>(c, s.rate, target);
     std::this_thread::sleep_for(s.calm);
     const auto fault_at = clock_type::now();
     fault(subs);
@@ -443,7 +481,9 @@ account run_scenario(const std::string& name, cluster& c,
     return total;
 }
 
-std::vector<std::string> cluster_args() { return {"--channels", rules}; }
+std::vector<std::string> cluster_args() {
+    return {"--channels", rules, "--history.user_size", "100000"};
+}
 
 TEST(e2e_no_silent_loss, killed_pubsub_connections_are_repaired_from_history) {
     cluster c(true, cluster_args());
@@ -511,6 +551,29 @@ TEST(e2e_no_silent_loss, clients_that_drop_their_connection_silently_come_back_a
                                        for (std::size_t i = 0; i < subs.size(); i += 3)
                                            subs[i]->drop_silently();
                                    });
+    EXPECT_EQ(a.reported, 0);
+}
+
+// A user's stream heals like a channel's: its events are repaired from history after the
+// instances' pubsub links are killed, and a user whose instance dies recovers them.
+TEST(e2e_no_silent_loss, a_users_stream_is_repaired_after_killed_pubsub_connections) {
+    cluster c(true, cluster_args());
+    const account a = run_scenario(
+        "CLIENT KILL TYPE pubsub, events to a user", c,
+        [&](auto&) { EXPECT_EQ(c.redis.command({"CLIENT", "KILL", "TYPE", "pubsub"}), "3"); },
+        false, stream_target{true});
+    EXPECT_EQ(a.reported, 0);
+}
+
+TEST(e2e_no_silent_loss, a_user_whose_instance_is_killed_reconnects_and_recovers) {
+    cluster c(true, cluster_args());
+    const account a = run_scenario(
+        "kill -9 of instance b, events to a user", c,
+        [&](auto&) {
+            c.gw(1).send_signal(SIGKILL);
+            EXPECT_EQ(c.gw(1).wait_exit(std::chrono::seconds(5)), 128 + SIGKILL);
+        },
+        false, stream_target{true});
     EXPECT_EQ(a.reported, 0);
 }
 

@@ -8,16 +8,20 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "expectations.hpp"
 #include "gateway_process.hpp"
 #include "http_client.hpp"
+#include "jwt_mint.hpp"
 #include "prometheus_text.hpp"
 #include "raw_socket.hpp"
 #include "polling.hpp"
@@ -47,6 +51,20 @@ protected:
         if (redis) flags.insert(flags.end(), {"--redis.url", redis->url()});
         return flags;
     }
+    // As history_flags(100), with HS256 tokens and `user_size` events kept per user.
+    std::vector<std::string> user_flags(int user_size) const {
+        auto flags = history_flags(100);
+        flags.insert(flags.end(), {"--history.user_size", std::to_string(user_size),
+                                   "--auth.jwt.algorithm=HS256", "--auth.jwt.secret=" + secret});
+        return flags;
+    }
+    static std::string token_for(const std::string& user) {
+        const auto now = std::chrono::system_clock::now().time_since_epoch();
+        return mint_hs256(secret, {{"sub", user},
+                                   {"exp", std::chrono::duration_cast<std::chrono::seconds>(now)
+                                                   .count() + 600}});
+    }
+    static inline const std::string secret = "an HS256 secret of at least 32 bytes!";
     std::unique_ptr<redis_process> redis;
 };
 
@@ -242,21 +260,23 @@ TEST_P(history, a_lost_history_changes_the_epoch_and_recovery_says_so) {
 // The merge of history and live events: a client reconnects again and again while events are
 // published as fast as the API takes them. Across its connections it must see every offset
 // exactly once, in order, with every recovery answered recovered:true.
-TEST_P(history, recovering_while_events_flow_loses_and_duplicates_nothing) {
-    // A recovery misses what was published while the client reconnected: far less than these
-    // bounds at the publishers' pace (about 10,000 events/s), even on a loaded machine.
-    auto flags = history_flags(100000);
-    flags.insert(flags.end(), {"--history.max_replay", "100000"});
-    gateway_process gw(flags);
+// Reconnects for 3 s while two publishers publish `event`s to one stream as fast as they can,
+// each time joining with `rejoin(client, epoch, last offset seen)`, which returns the answer (ack or
+// welcome) naming the stream's position; every event arrives once, in order, with no gap.
+void expect_recovery_under_flow(const gateway_process& gw, const std::function<json()>& event,
+                                const std::function<json(ws_client&, const std::string&,
+                                                         std::uint64_t)>& rejoin) {
     http_client api(gw.api_port());
-    const auto epoch = publish_numbered(api, "room:1", 0, 1)[0]["epoch"].get<std::string>();
+    const auto first = api.publish(event()).json;
+    ASSERT_EQ(first["offset"], 1) << first;
+    const std::string epoch = first["epoch"];
     std::atomic<bool> stop{false};
     std::atomic<int> published{1};
     auto publish = [&] {
         http_client p(gw.api_port());
         while (!stop) {
             json batch = json::array();
-            for (int i = 0; i < 20; ++i) batch.push_back(channel_event("room:1", "n"));
+            for (int i = 0; i < 20; ++i) batch.push_back(event());
             if (p.publish_batch(batch).status == 202) published += 20;
             std::this_thread::sleep_for(2ms);
         }
@@ -279,11 +299,10 @@ TEST_P(history, recovering_while_events_flow_loses_and_duplicates_nothing) {
     const auto until = std::chrono::steady_clock::now() + 3s;
     while (std::chrono::steady_clock::now() < until) {
         ws_client c;
-        c.connect(gw.public_port());
-        const auto ack = subscribe(c, "room:1", {{"epoch", epoch}, {"offset", last}});
-        ASSERT_EQ(ack["recovered"], true) << ack;
-        const auto top = ack["offset"].get<std::uint64_t>();
-        // Read past the ack's position a little, then drop the connection mid-stream.
+        const auto answer = rejoin(c, epoch, last);
+        ASSERT_EQ(answer["recovered"], true) << answer;
+        const auto top = answer["offset"].get<std::uint64_t>();
+        // Read past the answer's position a little, then drop the connection mid-stream.
         while (last < top + 3) {
             const auto e = c.read_json();
             ASSERT_EQ(e["type"], "event") << e;
@@ -302,12 +321,25 @@ TEST_P(history, recovering_while_events_flow_loses_and_duplicates_nothing) {
     for (const auto& [offset, times] : seen) ASSERT_EQ(times, 1) << offset;
     // The rest is recoverable too: one last recovery reads up to what was published.
     ws_client c;
-    c.connect(gw.public_port());
-    const auto ack = subscribe(c, "room:1", {{"epoch", epoch}, {"offset", last}});
-    EXPECT_EQ(ack["recovered"], true);
-    EXPECT_EQ(ack["offset"].get<int>(), published.load());
-    for (auto o = last + 1; o <= ack["offset"].get<std::uint64_t>(); ++o)
+    const auto answer = rejoin(c, epoch, last);
+    EXPECT_EQ(answer["recovered"], true);
+    EXPECT_EQ(answer["offset"].get<int>(), published.load());
+    for (auto o = last + 1; o <= answer["offset"].get<std::uint64_t>(); ++o)
         ASSERT_EQ(c.read_json()["offset"], o);
+}
+
+TEST_P(history, recovering_while_events_flow_loses_and_duplicates_nothing) {
+    // A recovery misses what was published while the client reconnected: far less than these
+    // bounds at the publishers' pace (about 10,000 events/s), even on a loaded machine.
+    auto flags = history_flags(100000);
+    flags.insert(flags.end(), {"--history.max_replay", "100000"});
+    gateway_process gw(flags);
+    expect_recovery_under_flow(
+        gw, [] { return channel_event("room:1", "n"); },
+        [&gw](ws_client& c, const std::string& epoch, std::uint64_t last) {
+            c.connect(gw.public_port());
+            return subscribe(c, "room:1", {{"epoch", epoch}, {"offset", last}});
+        });
 }
 
 // Subscribe and unsubscribe in one read: the unsubscribe comes while the history is read. The
@@ -440,6 +472,147 @@ TEST_P(history, a_retried_batch_publishes_only_what_it_had_not) {
     EXPECT_EQ(retry.json["events"][2]["offset"], 3);
     for (int i = 1; i <= 3; ++i) EXPECT_EQ(c.read_json()["data"], i);
     expect_marker_next(api, {&c});
+}
+
+// Connects with `token` (in the query), recovering the user's stream from `recover`
+// when set; returns the welcome.
+json connect_as(ws_client& c, const gateway_process& gw, const std::string& token,
+                const std::optional<std::pair<std::string, std::uint64_t>>& recover = {}) {
+    std::string path = "/ws?token=" + token;
+    if (recover)
+        path += "&recover_epoch=" + recover->first +
+                "&recover_offset=" + std::to_string(recover->second);
+    const auto welcome = c.connect(gw.public_port(), path);
+    EXPECT_EQ(welcome["type"], "welcome") << welcome;
+    return welcome;
+}
+
+TEST_P(history, a_user_who_reconnects_recovers_their_events_then_continues_live) {
+    gateway_process gw(user_flags(100));
+    http_client api(gw.api_port());
+    ws_client bob;
+    connect_as(bob, gw, token_for("bob"));
+    std::vector<json> answers;
+    std::pair<std::string, std::uint64_t> seen;
+    {
+        ws_client alice;
+        const auto welcome = connect_as(alice, gw, token_for("alice"));
+        EXPECT_EQ(welcome["offset"], 0) << "the stream's position, to start from: " << welcome;
+        EXPECT_FALSE(welcome.contains("recovered")) << welcome;
+        for (int i = 1; i <= 3; ++i) answers.push_back(api.publish(user_event("alice", "n", i)).json);
+        for (int i = 1; i <= 3; ++i) {
+            const auto e = alice.read_json();
+            EXPECT_EQ(e["offset"], i) << e;
+            EXPECT_EQ(e["epoch"], answers[0]["epoch"]) << e;
+            EXPECT_FALSE(e.contains("channel")) << e;
+            seen = {e["epoch"], e["offset"]};
+        }
+        EXPECT_EQ(answers[2]["offset"], 3) << answers[2];
+        EXPECT_EQ(answers[0]["epoch"].get<std::string>().size(), 8u);
+    }
+    for (int i = 4; i <= 6; ++i) answers.push_back(api.publish(user_event("alice", "n", i)).json);
+    ws_client again, second_tab;
+    const auto welcome = connect_as(again, gw, token_for("alice"), seen);
+    EXPECT_EQ(welcome["recovered"], true) << welcome;
+    EXPECT_EQ(welcome["offset"], 6) << welcome;
+    for (int i = 4; i <= 6; ++i) {
+        const auto e = again.read_json();
+        EXPECT_EQ(e["offset"], i) << e;
+        EXPECT_EQ(e["data"], i) << e;
+        EXPECT_EQ(e["id"], answers[i - 1]["id"]) << e;
+    }
+    EXPECT_EQ(connect_as(second_tab, gw, token_for("alice"))["offset"], 6);
+    api.publish(user_event("alice", "n", 7));
+    EXPECT_EQ(again.read_json()["offset"], 7) << "live after the replay, nothing twice";
+    EXPECT_EQ(second_tab.read_json()["offset"], 7);
+    // A connection that becomes the user with `auth` recovers there: the ack says so.
+    ws_client late;
+    late.connect(gw.public_port());
+    const auto ack = late.request({{"type", "auth"},
+                                   {"token", token_for("alice")},
+                                   {"recover", {{"epoch", seen.first}, {"offset", 5}}}});
+    EXPECT_EQ(ack["type"], "ack") << ack;
+    EXPECT_EQ(ack["recovered"], true) << ack;
+    EXPECT_EQ(ack["offset"], 7) << ack;
+    EXPECT_EQ(late.read_json()["offset"], 6);
+    EXPECT_EQ(late.read_json()["offset"], 7);
+    // A client that saw its stream empty (epoch "", offset 0) recovers from its first event.
+    const auto empty = bob.welcome();
+    EXPECT_EQ(empty["epoch"], "") << empty;
+    bob.close();
+    api.publish(user_event("bob", "n", 1));
+    ws_client bob_again;
+    EXPECT_EQ(connect_as(bob_again, gw, token_for("bob"), std::pair{"", 0})["recovered"], true);
+    EXPECT_EQ(bob_again.read_json()["data"], 1);
+    expect_marker_next(api, {&again, &second_tab, &bob_again, &late});
+    EXPECT_EQ(metric(gw, R"(wsgate_recoveries_total{result="recovered"})"), 3);
+    EXPECT_EQ(metric(gw, "wsgate_history_replayed_total"), 6);
+}
+
+// The defect this guards against: a position given after the user's live events had started
+// to flow to the connection replayed them again, out of order. The position is given at
+// connect, and the stream is held from before its topic is in force.
+TEST_P(history, a_user_reconnecting_while_their_events_flow_gets_each_once_in_order) {
+    auto flags = user_flags(100000);
+    flags.insert(flags.end(), {"--history.max_replay", "100000"});
+    gateway_process gw(flags);
+    expect_recovery_under_flow(
+        gw, [] { return user_event("alice", "n"); },
+        [&gw, token = token_for("alice")](ws_client& c, const std::string& epoch,
+                                          std::uint64_t last) {
+            return connect_as(c, gw, token, std::pair{epoch, last});
+        });
+}
+
+TEST_P(history, a_user_stream_past_its_window_is_not_recovered_and_others_have_none) {
+    gateway_process gw(user_flags(3));
+    http_client api(gw.api_port());
+    std::string epoch;
+    for (int i = 1; i <= 6; ++i) epoch = api.publish(user_event("alice", "n", i)).json["epoch"];
+    {
+        ws_client alice;
+        const auto welcome = connect_as(alice, gw, token_for("alice"), std::pair{epoch, 1});
+        EXPECT_EQ(welcome["recovered"], false) << "4..6 are kept, 2 is gone: " << welcome;
+        EXPECT_EQ(welcome["offset"], 6) << welcome;
+        expect_marker_next(api, {&alice});
+    }
+    ws_client alice, other_epoch, anonymous;
+    EXPECT_EQ(connect_as(alice, gw, token_for("alice"), std::pair{epoch, 4})["recovered"], true);
+    EXPECT_EQ(alice.read_json()["offset"], 5);
+    EXPECT_EQ(alice.read_json()["offset"], 6);
+    EXPECT_EQ(connect_as(other_epoch, gw, token_for("alice"), std::pair{"other", 6})["recovered"],
+              false);
+    anonymous.connect(gw.public_port());
+    const auto bad = anonymous.request({{"type", "auth"},
+                                        {"token", token_for("alice")},
+                                        {"recover", 3}});
+    EXPECT_EQ(bad["code"], "invalid_field") << bad;
+    for (const char* query : {"&recover_epoch=abc", "&recover_offset=3",
+                              "&recover_epoch=abc&recover_offset=-1",
+                              "&recover_epoch=abc&recover_offset=3x"}) {
+        ws_client refused;
+        const auto result = refused.try_connect(
+            gw.public_port(), "/ws?token=" + token_for("alice") + query);
+        EXPECT_FALSE(result.upgraded) << query;
+        EXPECT_EQ(result.status, 400u) << query;
+        EXPECT_EQ(json::parse(result.body, nullptr, false)["error"]["code"], "invalid_recover")
+            << result.body;
+    }
+    // Connections and broadcasts keep no history: no offsets.
+    const auto to_all = api.publish(broadcast_event("n"));
+    EXPECT_FALSE(to_all.json.contains("offset")) << to_all.body;
+    const auto frame = alice.read_json();
+    EXPECT_EQ(frame["event"], "n");
+    EXPECT_FALSE(frame.contains("offset")) << frame;
+
+    gateway_process off(user_flags(0));
+    ws_client carol;
+    const auto welcome = connect_as(carol, off, token_for("carol"), std::pair{epoch, 1});
+    EXPECT_FALSE(welcome.contains("offset")) << "no user history, no position: " << welcome;
+    EXPECT_FALSE(welcome.contains("recovered")) << welcome;
+    const auto plain = http_client(off.api_port()).publish(user_event("carol", "n"));
+    EXPECT_FALSE(plain.json.contains("offset")) << plain.body;
+    EXPECT_FALSE(carol.read_json().contains("offset"));
 }
 
 // Two instances on one Redis: a retry that reaches the other instance is still a duplicate,

@@ -111,6 +111,13 @@ TEST(protocol, server_messages_are_valid_json_with_their_fields) {
     EXPECT_TRUE(w["user"].is_null());
     EXPECT_EQ(w["heartbeat_ms"], 25000);
     EXPECT_EQ(json::parse(welcome_message("i-1", "al\"ice", {}))["user"], "al\"ice");
+    EXPECT_FALSE(w.contains("offset"));
+    EXPECT_FALSE(w.contains("recovered"));
+    auto with_stream = json::parse(welcome_message("i-1", "alice", std::chrono::milliseconds(1),
+                                                   history::position{"u1", 9}, false));
+    EXPECT_EQ(with_stream["epoch"], "u1");
+    EXPECT_EQ(with_stream["offset"], 9);
+    EXPECT_EQ(with_stream["recovered"], false);
     EXPECT_EQ(json::parse(ack_message(std::nullopt)), json::parse(R"({"type":"ack"})"));
     auto e = json::parse(error_message("1", "invalid_channel", "bad \"name\""));
     EXPECT_EQ(e["id"], 1);
@@ -167,6 +174,8 @@ TEST(protocol, gap_message_names_the_lost_range_and_omits_what_is_unknown) {
     EXPECT_FALSE(no_end.contains("epoch"));
     EXPECT_FALSE(no_end.contains("offset"));
     EXPECT_EQ(no_end["after"]["offset"], 9);
+    EXPECT_EQ(json::parse(user_gap_message("alice", std::nullopt, history::position{"u", 4})),
+              json::parse(R"({"type":"gap","user":"alice","epoch":"u","offset":4})"));
 }
 
 TEST(frame, header_length_follows_rfc6455) {
@@ -336,6 +345,20 @@ TEST(protocol, subscribe_may_carry_the_position_to_recover_from) {
         const auto e = parse_bad(std::string(R"({"type":"subscribe","channel":"c",)") + bad + "}");
         EXPECT_EQ(e.code, client_error::invalid_field) << bad;
     }
+}
+
+TEST(protocol, auth_may_carry_the_position_of_the_users_stream) {
+    auto r = parse_ok(R"({"type":"auth","token":"t","recover":{"epoch":"u1","offset":7}})");
+    EXPECT_EQ(r.type, request_type::auth);
+    ASSERT_TRUE(r.since.has_value());
+    EXPECT_EQ(r.since->epoch, "u1");
+    EXPECT_EQ(r.since->offset, 7u);
+    EXPECT_EQ(parse_bad(R"({"type":"auth","token":"t","recover":{"offset":7}})").code,
+              client_error::invalid_field);
+    // A refresh keeps the connection's stream: it takes no position.
+    EXPECT_FALSE(
+        parse_ok(R"({"type":"refresh","token":"t","recover":{"epoch":"u1","offset":7}})")
+            .since.has_value());
 }
 
 TEST(protocol, history_requests_take_a_channel_an_optional_position_and_limit) {

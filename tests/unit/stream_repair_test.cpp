@@ -34,6 +34,7 @@ envelope event(std::uint64_t offset, const std::string& epoch = "e") {
 class history_bus final : public bus {
 public:
     struct read_call {
+        std::string topic;
         std::string epoch;
         std::uint64_t after;
         std::size_t limit;
@@ -49,8 +50,7 @@ public:
     void publish(const envelope&, const publish_options&, publish_callback) override {}
     void read_history(const std::string& topic, const std::string& ep, std::uint64_t after,
                       std::size_t limit, read_callback done) override {
-        EXPECT_EQ(topic, "ch:room");
-        reads.push_back({ep, after, limit, std::move(done)});
+        reads.push_back({topic, ep, after, limit, std::move(done)});
     }
     void remove_history(const std::string&, std::function<void(bool)>) override {}
     void subscribe(const std::string&) override {}
@@ -92,8 +92,8 @@ struct rig {
         repair = std::make_shared<stream_repair>(
             ioc.get_executor(), bus, opts, stats,
             [this](const envelope& e) { delivered.push_back(e.offset); },
-            [this](const std::string& channel, const stream_repair::gap& g) {
-                EXPECT_EQ(channel, "room");
+            [this](const std::string& topic, const stream_repair::gap& g) {
+                EXPECT_EQ(topic, "ch:room");
                 gaps.push_back(g);
             });
     }
@@ -118,7 +118,7 @@ std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t to) {
 
 TEST(stream_repair, a_skipped_offset_is_read_from_history_before_anything_newer) {
     rig r;
-    r.repair->watch("room");
+    r.repair->watch("ch:room");
     r.bus.answer();  // the position when the subscription came in force: 0
     r.publish();
     r.publish(false);  // 2 and 3 never came live
@@ -141,16 +141,16 @@ TEST(stream_repair, a_skipped_offset_is_read_from_history_before_anything_newer)
 
 TEST(stream_repair, a_resync_reads_what_was_published_while_the_link_was_down) {
     rig r;
-    r.repair->watch("room");
+    r.repair->watch("ch:room");
     r.bus.answer();
     r.publish();
     r.publish(false);
     r.publish(false);
-    r.repair->resync("room");  // the subscriber link is back; nothing newer came yet
+    r.repair->resync("ch:room");  // the subscriber link is back; nothing newer came yet
     r.publish();               // held: the read is out
     r.bus.answer();
     EXPECT_EQ(r.delivered, range(1, 4));
-    r.repair->resync("room");  // back again, nothing missed this time
+    r.repair->resync("ch:room");  // back again, nothing missed this time
     r.bus.answer();
     EXPECT_EQ(r.delivered, range(1, 4));
     EXPECT_EQ(r.stats.stream_repairs, 1u);
@@ -159,7 +159,7 @@ TEST(stream_repair, a_resync_reads_what_was_published_while_the_link_was_down) {
 
 TEST(stream_repair, a_range_history_no_longer_has_is_reported_then_live_goes_on) {
     rig r;
-    r.repair->watch("room");
+    r.repair->watch("ch:room");
     r.bus.answer();
     r.publish();
     for (int i = 0; i < 5; ++i) r.publish(false);  // 2..6 missed
@@ -177,14 +177,14 @@ TEST(stream_repair, a_range_history_no_longer_has_is_reported_then_live_goes_on)
 
 TEST(stream_repair, a_history_lost_with_its_epoch_is_reported_and_the_new_epoch_follows) {
     rig r;
-    r.repair->watch("room");
+    r.repair->watch("ch:room");
     r.bus.answer();
     r.publish();
     r.publish();
     // Redis restarted without persistence while the link was down: the stream is gone.
     r.bus.epoch = "";
     r.bus.top = 0;
-    r.repair->resync("room");
+    r.repair->resync("ch:room");
     r.bus.answer();
     ASSERT_EQ(r.gaps.size(), 1u);
     EXPECT_EQ(r.gaps[0].after->epoch, "e");
@@ -217,7 +217,7 @@ TEST(stream_repair, an_unreachable_history_is_retried_then_given_up_with_a_gap) 
     stream_repair::options opts;
     opts.give_up = 30ms;
     rig r(opts);
-    r.repair->watch("room");
+    r.repair->watch("ch:room");
     r.bus.answer();
     r.publish();
     r.publish(false);
@@ -244,7 +244,7 @@ TEST(stream_repair, holding_is_bounded_and_what_is_given_up_is_reported) {
     stream_repair::options opts;
     opts.max_events = 3;
     rig r(opts);
-    r.repair->watch("room");
+    r.repair->watch("ch:room");
     r.bus.answer();
     r.publish();
     r.publish(false);
@@ -259,15 +259,34 @@ TEST(stream_repair, holding_is_bounded_and_what_is_given_up_is_reported) {
 TEST(stream_repair, before_its_position_is_known_events_pass_and_unwatched_channels_too) {
     rig r;
     r.bus.subscribed_later = true;
-    r.repair->watch("room");
+    r.repair->watch("ch:room");
     r.publish();
     r.publish();
     EXPECT_EQ(r.delivered, range(1, 2));
-    r.repair->unwatch("room");
+    r.repair->unwatch("ch:room");
     r.publish(false);
     r.publish();  // not watched: no repair, it passes
     EXPECT_EQ(r.delivered, (std::vector<std::uint64_t>{1, 2, 4}));
     EXPECT_TRUE(r.bus.reads.empty());
     for (auto& w : r.bus.waiting) w();  // the old watch's subscription: ignored
     EXPECT_TRUE(r.bus.reads.empty());
+}
+
+TEST(stream_repair, a_user_stream_is_repaired_like_a_channel) {
+    rig r;
+    r.repair->watch("ch:room");
+    r.bus.answer();
+    r.repair->watch("user:alice");
+    ASSERT_EQ(r.bus.reads.size(), 1u);
+    r.bus.reads.pop_front();  // its position is learnt as 0 later: not needed here
+    envelope to_alice = event(1);
+    to_alice.kind = target_kind::user;
+    to_alice.target = "alice";
+    r.repair->on_event(to_alice);
+    to_alice.offset = 3;  // 2 was missed: the read goes to alice's stream, not the channel's
+    r.repair->on_event(to_alice);
+    ASSERT_EQ(r.bus.reads.size(), 1u);
+    EXPECT_EQ(r.bus.reads.front().topic, "user:alice");
+    EXPECT_EQ(r.bus.reads.front().after, 1u);
+    EXPECT_EQ(r.delivered, range(1, 1));
 }

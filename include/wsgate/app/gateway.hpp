@@ -50,6 +50,9 @@ private:
     void dispatch(const envelope& e);
     /// With Redis: the repair of channel streams between the bus and the hub.
     void start_stream_repair(redis_bus& redis);
+    /// True when the stream of bus topic `topic` keeps history: a channel's by its rule, a
+    /// user's by history.user_size.
+    bool keeps_history(const std::string& topic) const;
     void watch_drain();
     void wait_for_reload_signal();
     /// Reads the TLS certificate and key again for new connections (open ones keep theirs).

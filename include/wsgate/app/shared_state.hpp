@@ -72,11 +72,13 @@ struct shared_state {
     }
     /// Gives an event published here its id, origin and ingest time.
     void stamp(envelope& e);
-    /// How much history `e`'s stream keeps: its channel rule's, for events on a channel; none
-    /// for other targets (docs/history.md).
+    /// How much history `e`'s stream keeps: its channel rule's, for events on a channel;
+    /// history.user_size, for events to a user; none for other targets (docs/history.md).
     history::policy history_of(const envelope& e) const {
-        if (e.kind != target_kind::channel || e.frame != frame_kind::event) return {};
-        return channels.history_of(e.target);
+        if (e.frame != frame_kind::event) return {};
+        if (e.kind == target_kind::channel) return channels.history_of(e.target);
+        if (e.kind == target_kind::user) return {cfg.history.user_size, cfg.history.user_ttl};
+        return {};
     }
     /// Checks a client's token now (auth.jwt); the subject must also be a valid user id.
     /// Only when `tokens` is set.

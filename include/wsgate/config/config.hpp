@@ -155,6 +155,9 @@ struct config {
         /// With Redis: how long an instance retries reading the events it missed (its
         /// subscriber link broke, or an offset was skipped) before it reports them as a gap.
         std::chrono::milliseconds repair_timeout{10000};
+        /// Events kept of each user's stream (0: none), and how long it lives after its last.
+        std::size_t user_size = 0;
+        std::chrono::milliseconds user_ttl{600000};
     } history;
 
     struct shutdown_section {

@@ -47,7 +47,10 @@ public:
     /// the channel's history (offset 0: none), for subscribers that wait for their history.
     std::size_t send_to_channel(const std::string& channel, const frame_ptr& frame,
                                 const history::position& at = {}) const;
-    std::size_t send_to_user(const std::string& user, const frame_ptr& frame) const;
+    /// `at`: the event's place in the user's stream (offset 0: none), delivered under the
+    /// stream name user_stream.
+    std::size_t send_to_user(const std::string& user, const frame_ptr& frame,
+                             const history::position& at = {}) const;
     std::size_t send_to_connection(const std::string& connection_id, const frame_ptr& frame) const;
     std::size_t send_to_all(const frame_ptr& frame) const;
 
@@ -61,6 +64,9 @@ public:
 
     static std::string channel_topic(std::string_view channel);
     static std::string user_topic(std::string_view user);
+    /// What a connection calls its user's stream where it names channels' streams (held
+    /// events, subscriber::deliver_event): no channel can be called so ('~' is not allowed).
+    static constexpr std::string_view user_stream = "~user";
 
 private:
     struct client {

@@ -18,9 +18,10 @@ public:
     /// Queues one shared frame for sending. Must not call back into the hub (the hub may be
     /// iterating over its subscribers): anything that would remove the subscriber happens later.
     virtual void deliver(const frame_ptr& frame) = 0;
-    /// An event (or a gap report) at position `at` of `channel`'s history. A subscriber that
-    /// is reading the channel's history holds it until then (and drops it if the history had
-    /// it); the rest deliver it.
+    /// An event (or a gap report) at position `at` of a stream's history: `channel`'s, or the
+    /// subscriber's user's when `channel` is hub::user_stream. A subscriber that is reading
+    /// that history holds it until then (and drops it if the history had it); the rest
+    /// deliver it.
     virtual void deliver_event(const std::string& channel, const history::position& at,
                                const frame_ptr& frame) {
         (void)channel;

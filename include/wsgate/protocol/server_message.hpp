@@ -16,8 +16,12 @@ namespace wsgate::protocol {
 /// JSON texts of the gateway-to-client frames (docs/protocol.md). `id` arguments are the
 /// request's id as JSON text (see client_request::id); `data` is a JSON text passed through.
 
+/// With the user's stream (history.user_size): its position, and whether the `recover` the
+/// client gave got every missed event (absent without one).
 std::string welcome_message(std::string_view connection_id, std::string_view user,
-                            std::chrono::milliseconds heartbeat);
+                            std::chrono::milliseconds heartbeat,
+                            const std::optional<history::position>& user_stream = std::nullopt,
+                            std::optional<bool> recovered = std::nullopt);
 std::string ack_message(const std::optional<std::string>& id);
 std::string pong_message(const std::optional<std::string>& id);
 std::string error_message(const std::optional<std::string>& id, std::string_view code,
@@ -46,6 +50,9 @@ std::string history_message(const std::optional<std::string>& id, std::string_vi
 /// follow; the client reloads what it shows of the channel (docs/history.md, "Gaps").
 std::string gap_message(std::string_view channel, const std::optional<history::position>& after,
                         const std::optional<history::position>& upto);
+/// The same for the stream of events published to `user` (history.user_size).
+std::string user_gap_message(std::string_view user, const std::optional<history::position>& after,
+                             const std::optional<history::position>& upto);
 
 /// A message a service pushes to the client.
 std::string service_message(std::string_view service, std::string_view data);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <wsgate/auth/channel_policy.hpp>
+#include <wsgate/history/stream.hpp>
 #include <wsgate/metrics/metrics.hpp>
 #include <wsgate/protocol/client_message.hpp>
 
@@ -55,6 +57,17 @@ public:
     /// The connection is gone: timers stop, services forget the client.
     void closed();
 
+    /// What joining the user's stream answers: with user history (history.user_size) its
+    /// position, and whether `recover` got every missed event (absent without one).
+    using user_stream_answer =
+        std::function<void(const std::optional<history::position>&, std::optional<bool>)>;
+    /// Joins the client's user's stream: once events for the user reach this instance (the bus
+    /// has the user's topic in force) and, with user history, once the stream is read, calls
+    /// `answer`, then delivers what `recover` missed and what was held meanwhile. A stream that
+    /// cannot be read closes the connection (1013): the client reconnects and recovers.
+    void join_user(const std::optional<protocol::stream_position>& recover,
+                   user_stream_answer answer);
+
     const std::string& user() const { return who_.user; }
     bool must_authenticate() const { return who_.must_authenticate; }
 
@@ -69,6 +82,14 @@ private:
     /// with `recover` the missed events, then what was held meanwhile.
     void join_with_history(const std::string& channel, const std::optional<std::string>& id,
                            const std::optional<protocol::stream_position>& recover);
+    /// Reads `topic`'s history once its subscription is in force, `answer`s (its position,
+    /// and with `recover` whether every missed event is there) and releases the missed events
+    /// and what `stream` held meanwhile; `unreadable` runs when the history cannot be read.
+    void answer_from_history(
+        const std::string& stream, const std::string& topic,
+        const std::optional<protocol::stream_position>& recover,
+        std::function<void(const history::position&, std::optional<bool>)> answer,
+        std::function<void()> unreadable);
     void read_history(const protocol::client_request& req);
     void unsubscribe(const protocol::client_request& req);
     /// A client's `publish` to a channel, when a rule allows it.

@@ -31,6 +31,8 @@ struct ws_client {
     std::optional<std::int64_t> expires_at;  ///< its token's `exp`, Unix seconds
     /// No identity yet, and anonymous clients are not allowed: an `auth` must come first.
     bool must_authenticate = false;
+    /// ?recover_epoch=&recover_offset=: the position of the user's stream it saw last.
+    std::optional<protocol::stream_position> recover;
     connection_slot slot;  ///< counts the connection against the limits while it lives
     std::unique_ptr<tls_engine> tls;  ///< its TLS state after the handshake (wss); null: ws
 };
@@ -94,8 +96,10 @@ public:
     boost::asio::any_io_executor get_executor() { return transport_.get_executor(); }
     /// Queues a JSON text frame for the client.
     void send(const std::string& json);
-    /// Sends the welcome (once): the connection is open for requests.
-    void welcome();
+    /// Sends the welcome (once): the connection is open for requests. With the user's stream,
+    /// its position and whether a `recover` got every missed event.
+    void welcome(const std::optional<history::position>& user_stream = std::nullopt,
+                 std::optional<bool> recovered = std::nullopt);
     /// Runs `then` once the bus delivers `topic` here (unless the session is gone by then).
     void after_subscribed(const std::string& topic, std::function<void(ws_session&)> then);
     /// Holds `channel`'s live events while its history is read (held_events).
@@ -146,6 +150,7 @@ private:
     std::string id_;
     std::unique_ptr<boost::asio::steady_timer> go_away_timer_;
     client_requests requests_;
+    std::optional<protocol::stream_position> recover_;  ///< the upgrade's, until the welcome
     held_events held_;  ///< live events of channels whose history is being read
     connection_slot slot_;
     token_bucket messages_;        ///< the client's message rate
