@@ -255,51 +255,58 @@ class subscriber {
     std::thread thread_;
 };
 
-/// Publishes {"seq": n} to the channel at a steady rate through the three instances in turn;
-/// a publish not answered 202 is retried (on the next instance) with the same idempotency key
-/// until it is. Records where each accepted event went.
+/// Publishes {"seq": n} to the stream at a steady rate from `workers` threads (a publish waits
+/// for its answer: one thread alone would not reach the soak's rate on a loaded machine), each
+/// through the three instances in turn; a publish not answered 202 is retried (on the next
+/// instance) with the same idempotency key until it is. Records where each accepted event went.
 class publisher {
   public:
+    static constexpr int workers = 4;
+
     publisher(cluster& c, double rate, const stream_target& target)
         : c_(c), rate_(rate), target_(target) {
-        thread_ = std::thread([this] { run(); });
+        for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { run(i); });
     }
     ~publisher() { stop(); }
     void stop() {
         stopping_ = true;
-        if (thread_.joinable()) thread_.join();
+        for (auto& t : threads_) {
+            if (t.joinable()) t.join();
+        }
     }
-    /// Valid after stop(): the position of event n.
+    /// Valid after stop(): the positions of the accepted events, in the order answered.
     const std::vector<position>& accepted() const { return accepted_; }
-    long long retries() const { return retries_; }
-    std::size_t count() const { return count_.load(); }
+    long long retries() const { return retries_.load(); }
 
   private:
-    void run() {
-        const auto interval = std::chrono::duration<double>(1.0 / rate_);
-        auto next = clock_type::now();
-        std::size_t instance = 0;
+    void run(int worker) {
+        const auto interval = std::chrono::duration<double>(workers / rate_);
+        // Spread over the interval, so that the stream sees a steady rate.
+        auto next = clock_type::now() +
+                    std::chrono::duration_cast<clock_type::duration>(interval * worker / workers);
+        std::this_thread::sleep_until(next);
+        std::size_t instance = static_cast<std::size_t>(worker);
         while (!stopping_) {
-            const long long seq = static_cast<long long>(accepted_.size());
-            const json body = target_.publication(seq);
+            const json body = target_.publication(next_seq_++);
             bool ok = false;
-            try {
-                const auto res = http_client(c_.gw(instance % 3).api_port(),
-                                             std::chrono::seconds(3))
-                                     .publish(body);
-                if (res.status == 202) {
-                    accepted_.push_back(position_of(res.json));
-                    count_ = accepted_.size();
-                    ok = true;
+            while (!ok && !stopping_) {
+                try {
+                    const auto res = http_client(c_.gw(instance % 3).api_port(),
+                                                 std::chrono::seconds(3))
+                                         .publish(body);
+                    if (res.status == 202) {
+                        std::lock_guard lock(mutex_);
+                        accepted_.push_back(position_of(res.json));
+                        ok = true;
+                    }
+                } catch (const std::exception&) {
+                    // Not answered: the same key goes again.
                 }
-            } catch (const std::exception&) {
-                // Not answered: the same key goes again.
-            }
-            ++instance;
-            if (!ok) {
-                ++retries_;
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                continue;
+                ++instance;
+                if (!ok) {
+                    ++retries_;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                }
             }
             next += std::chrono::duration_cast<clock_type::duration>(interval);
             std::this_thread::sleep_until(next);
@@ -309,11 +316,12 @@ class publisher {
     cluster& c_;
     double rate_;
     stream_target target_;
+    std::mutex mutex_;
     std::vector<position> accepted_;
-    std::atomic<std::size_t> count_{0};
-    long long retries_ = 0;
+    std::atomic<long long> next_seq_{0};
+    std::atomic<long long> retries_{0};
     std::atomic<bool> stopping_{false};
-    std::thread thread_;
+    std::vector<std::thread> threads_;
 };
 
 /// Positions in one order across epochs: epochs rank in the order the publisher saw them.
@@ -423,7 +431,9 @@ account run_scenario(const std::string& name, cluster& c,
     // Everybody catches up with the last accepted event (or is told it will not).
     stream_order order(accepted);
     if (!accepted.empty()) {
-        const auto top = order.of(accepted.back());
+        // The workers' answers interleave: the newest is the largest position, not the last.
+        stream_order::key top = order.of(accepted.front());
+        for (const auto& p : accepted) top = std::max(top, order.of(p));
         wait_until(
             [&] {
                 for (auto& sub : subs) {
