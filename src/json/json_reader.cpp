@@ -234,16 +234,12 @@ walk_result walk(workspace& ws, od::document& doc, depth_limit max_depth, child_
         if ((r.code = doc.raw_json_token().get(token))) return r;
         token = trim(token);
         std::string_view string;
-        bool boolean = false;
         switch (r.root) {
             case kind::string: r.code = doc.get_string().get(string); break;
+            // The token alone decides: simdjson's root get_bool() and is_null() refuse `true `
+            // and `null ` (whitespace after the atom), which are JSON.
             case kind::boolean:
-                r.code = exact_atom(token, r.root) ? doc.get_bool().get(boolean)
-                                                   : atom_error(token, r.root);
-                break;
             case kind::null:
-                // The token alone decides: simdjson's root is_null() also refuses `null `
-                // (with whitespace after it), which is JSON.
                 if (!exact_atom(token, r.root)) r.code = atom_error(token, r.root);
                 break;
             default:

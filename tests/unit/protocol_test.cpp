@@ -61,6 +61,11 @@ TEST(protocol, every_malformed_input_maps_to_its_code) {
         {"{", client_error::invalid_json},
         {"[1,2]", client_error::not_an_object},
         {"\"subscribe\"", client_error::not_an_object},
+        // Scalars, with the whitespace around them JSON allows (a fuzzer found \n...true\n...).
+        {"true", client_error::not_an_object},
+        {"\n\n\n\n\n\ntrue\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", client_error::not_an_object},
+        {" 12 ", client_error::not_an_object},
+        {" null\t", client_error::not_an_object},
         {"{}", client_error::missing_field},
         {R"({"type":5})", client_error::invalid_field},
         {R"({"type":"dance"})", client_error::unknown_type},
