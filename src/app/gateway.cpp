@@ -32,9 +32,9 @@ tcp::endpoint resolve(const endpoint_config& e) {
 
 // How often shutdown checks whether every client has gone.
 constexpr std::chrono::milliseconds drain_poll{20};
-// hub::channel_topic() and hub::user_topic(): the bus topics of a channel and of a user.
-constexpr std::string_view channel_prefix = "ch:";
-constexpr std::string_view user_prefix = "user:";
+// The bus topics of a channel and of a user (hub::channel_topic(), hub::user_topic()).
+constexpr std::string_view channel_prefix = hub::channel_topic_prefix;
+constexpr std::string_view user_prefix = hub::user_topic_prefix;
 
 }  // namespace
 

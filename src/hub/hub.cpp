@@ -4,9 +4,13 @@
 
 namespace wsgate {
 
-std::string hub::channel_topic(std::string_view channel) { return "ch:" + std::string(channel); }
+std::string hub::channel_topic(std::string_view channel) {
+    return std::string(channel_topic_prefix) + std::string(channel);
+}
 
-std::string hub::user_topic(std::string_view user) { return "user:" + std::string(user); }
+std::string hub::user_topic(std::string_view user) {
+    return std::string(user_topic_prefix) + std::string(user);
+}
 
 void hub::join(std::unordered_map<std::string, member_list>& index, const std::string& key,
                subscriber& s, const std::string& topic) {

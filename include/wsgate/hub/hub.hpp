@@ -64,6 +64,9 @@ public:
 
     static std::string channel_topic(std::string_view channel);
     static std::string user_topic(std::string_view user);
+    /// What channel_topic() and user_topic() put first: the one place a topic's kind is read.
+    static constexpr std::string_view channel_topic_prefix = "ch:";
+    static constexpr std::string_view user_topic_prefix = "user:";
     /// What a connection calls its user's stream where it names channels' streams (held
     /// events, subscriber::deliver_event): no channel can be called so ('~' is not allowed).
     static constexpr std::string_view user_stream = "~user";

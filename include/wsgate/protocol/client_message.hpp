@@ -47,16 +47,7 @@ struct name_rules {
 /// A backend service's name: 1-64 characters of [a-z0-9_-].
 bool valid_service_name(std::string_view name);
 
-enum class request_type {
-    subscribe,
-    unsubscribe,
-    ping,
-    send,
-    publish,
-    auth,
-    refresh,
-    history,
-};
+enum class request_type { subscribe, unsubscribe, ping, send, publish, auth, refresh, history };
 
 /// A stream position a client saw last (docs/history.md): what `recover` and `history` take.
 struct stream_position {
@@ -72,8 +63,7 @@ struct client_request {
     std::string event;              ///< publish: the event's name
     std::string data = "null";      ///< send, publish: the message, as JSON text
     std::string token;              ///< auth / refresh: a JWT
-    /// subscribe, auth: the position to recover from; history: the position to read
-    /// after.
+    /// subscribe, auth: the position to recover from; history: the position to read after.
     std::optional<stream_position> since;
     std::optional<std::size_t> limit;  ///< history: events wanted at most
     std::optional<std::string> id;  ///< the request's `id`, as JSON text, echoed verbatim
